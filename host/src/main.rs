@@ -1,0 +1,74 @@
+//! The `weft` command line.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+/// Runs Kubernetes reconcilers compiled to WebAssembly.
+#[derive(Debug, Parser)]
+#[command(name = "weft", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the embedded Kubernetes API emulator until SIGINT or SIGTERM.
+    ///
+    /// Plain HTTP, no authentication; writes a kubeconfig so kubectl and kube clients can use it.
+    Sim(SimArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct SimArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "WEFT_SIM_LISTEN", default_value = "127.0.0.1:6443")]
+    listen: SocketAddr,
+    /// Where to write a kubeconfig for this emulator.
+    #[arg(long, env = "WEFT_SIM_KUBECONFIG", default_value = "weft-sim.kubeconfig")]
+    kubeconfig: PathBuf,
+    /// Events kept for watch resumption; older resourceVersions get 410 Expired.
+    #[arg(long, env = "WEFT_SIM_HISTORY", default_value_t = 10_000)]
+    history: usize,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .init();
+    match cli.command {
+        Command::Sim(args) => sim(args).await,
+    }
+}
+
+async fn sim(args: SimArgs) -> anyhow::Result<()> {
+    let config = weft_sim::SimConfig {
+        listen: args.listen,
+        store: weft_sim::StoreConfig { history_capacity: args.history, ..Default::default() },
+        ..Default::default()
+    };
+    let sim = weft_sim::Sim::start(config).await?;
+    sim.write_kubeconfig(&args.kubeconfig)
+        .with_context(|| format!("cannot write kubeconfig to {}", args.kubeconfig.display()))?;
+    println!("Kubernetes API emulator serving at {}", sim.url());
+    println!("kubeconfig written to {}; try: kubectl --kubeconfig {} get namespaces", args.kubeconfig.display(), args.kubeconfig.display());
+    shutdown_signal().await?;
+    sim.stop().await;
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() -> anyhow::Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).context("cannot install SIGTERM handler")?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r.context("cannot listen for SIGINT"),
+        _ = term.recv() => Ok(()),
+    }
+}

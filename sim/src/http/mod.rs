@@ -1,0 +1,235 @@
+//! The HTTP face of the emulator: one handler that routes by path and method.
+
+mod encode;
+mod params;
+mod route;
+mod watch;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::Response;
+use bytes::Bytes;
+use http::{HeaderMap, Method, StatusCode};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use crate::error::{ApiError, Result, deleted_status};
+use crate::faults::Faults;
+use crate::store::{DeleteOutcome, Store, Target, WriteOutcome};
+use crate::{discovery, object, openapi};
+use encode::Representation;
+use route::{ResourcePath, Route};
+use watch::WatchStream;
+
+/// Shared state of every request.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub store: Arc<Store>,
+    pub faults: Arc<Faults>,
+    pub bookmark_interval: Duration,
+    pub shutdown: CancellationToken,
+    pub server_address: String,
+}
+
+/// The router serving the whole API.
+pub fn router(state: AppState) -> Router {
+    Router::new().fallback(handle).with_state(state)
+}
+
+async fn handle(State(app): State<AppState>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let route = route::parse(parts.uri.path(), |g, v, r| app.store.is_namespaced(g, v, r));
+    let result = match route {
+        Route::Resource(path) => resource(&app, &parts.method, &parts.uri, &parts.headers, body, path).await,
+        other => discovery_route(&app, &parts.method, other),
+    };
+    result.unwrap_or_else(|e| error_response(&e))
+}
+
+fn discovery_route(app: &AppState, method: &Method, route: Route) -> Result<Response> {
+    if method != Method::GET {
+        return Err(ApiError::MethodNotAllowed(format!("the server does not allow this method on the requested resource ({method})")));
+    }
+    let body = match route {
+        Route::Version => discovery::version(),
+        Route::Health => return Ok(Response::new(Body::from("ok"))),
+        Route::CoreVersions => discovery::core_versions(&app.server_address),
+        Route::Groups => discovery::group_list(&app.store.registry()),
+        Route::Group(group) => discovery::group(&app.store.registry(), &group).ok_or_else(|| page_not_found())?,
+        Route::ResourceList { group, version } => {
+            discovery::resource_list(&app.store.registry(), &group, &version).ok_or_else(|| page_not_found())?
+        }
+        Route::OpenApiIndex => openapi::index(&app.store.registry(), app.store.current_rv()),
+        Route::OpenApiGroupVersion { group, version } => {
+            openapi::group_version(&app.store.registry(), &group, &version).ok_or_else(|| page_not_found())?
+        }
+        Route::Resource(_) | Route::NotFound => return Err(page_not_found()),
+    };
+    Ok(json_response(StatusCode::OK, encode::to_vec(&body), &[]))
+}
+
+fn page_not_found() -> ApiError {
+    ApiError::NotFound {
+        message: "the server could not find the requested resource".into(),
+        gr: crate::registry::GroupResource::new("", ""),
+        name: String::new(),
+    }
+}
+
+async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes> {
+    let too_large = || ApiError::RequestEntityTooLarge(format!("Request entity too large: limit is {}", params::MAX_BODY_BYTES));
+    let declared = headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > params::MAX_BODY_BYTES) {
+        return Err(too_large());
+    }
+    axum::body::to_bytes(body, params::MAX_BODY_BYTES).await.map_err(|_| too_large())
+}
+
+async fn resource(app: &AppState, method: &Method, uri: &http::Uri, headers: &HeaderMap, body: Body, path: ResourcePath) -> Result<Response> {
+    let q = params::query(uri);
+    let target = app.store.target(&path.group, &path.version, &path.resource, path.namespace.as_deref())?;
+    if target.def.namespaced && path.namespace.is_none() && path.name.is_some() {
+        return Err(page_not_found());
+    }
+    if let Some(err) = app.faults.take(target.gr()) {
+        return Err(err);
+    }
+    let latency = app.faults.latency();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let repr = Representation::from_request(headers, q.get("includeObject").map(String::as_str));
+    let body = read_body(headers, body).await?;
+    let name = path.name.as_deref();
+    let sub = path.subresource.as_deref();
+    match sub {
+        None => {}
+        Some("status") if target.def.has_status(&target.version) => {}
+        Some("scale") if target.def.version(&target.version).is_some_and(|v| v.scale.is_some()) && *method == Method::GET => {}
+        Some(other) => {
+            return Err(ApiError::NotFound {
+                message: format!("the server could not find the requested resource ({other} of {})", target.gr()),
+                gr: target.gr().clone(),
+                name: name.unwrap_or_default().to_owned(),
+            });
+        }
+    }
+
+    match (method.clone(), name) {
+        (Method::GET, _) if path.watch_prefix || params::is_watch(&q) => {
+            let opts = params::watch_options(&q, name)?;
+            let start = app.store.watch(&target, &opts)?;
+            let stream = WatchStream {
+                store: app.store.clone(),
+                target,
+                repr,
+                opts,
+                timeout: params::timeout_seconds(&q).map(Duration::from_secs),
+                bookmark_interval: app.bookmark_interval,
+                shutdown: app.shutdown.clone(),
+            };
+            Ok(stream.into_response(start))
+        }
+        (Method::GET, Some(name)) => {
+            let obj = app.store.get(&target, name)?;
+            if sub == Some("scale") {
+                return Ok(json_response(StatusCode::OK, encode::to_vec(&scale(&target, &obj)), &[]));
+            }
+            Ok(json_response(StatusCode::OK, encode::object(&target, &repr, &obj), &[]))
+        }
+        (Method::GET, None) => {
+            let result = app.store.list(&target, &params::list_options(&q)?)?;
+            let mut meta = json!({"resourceVersion": result.resource_version.to_string()});
+            if let Some(token) = result.continue_token {
+                meta["continue"] = Value::String(token);
+            }
+            if let Some(remaining) = result.remaining {
+                meta["remainingItemCount"] = Value::from(remaining);
+            }
+            Ok(json_response(StatusCode::OK, encode::list(&target, &repr, &result.items, meta), &[]))
+        }
+        (Method::POST, None) => {
+            let obj = params::decode(&body, headers)?;
+            let outcome = app.store.create(&target, obj, &params::write_options(&q, headers)?)?;
+            Ok(write_response(&target, &repr, &outcome))
+        }
+        (Method::PUT, Some(name)) => {
+            let obj = params::decode(&body, headers)?;
+            let outcome = app.store.update(&target, name, obj, sub, &params::write_options(&q, headers)?)?;
+            Ok(write_response(&target, &repr, &outcome))
+        }
+        (Method::PATCH, Some(name)) => {
+            let kind = params::patch_kind(headers)?;
+            let patch = params::decode(&body, headers)?;
+            let outcome = app.store.patch(&target, name, kind, patch, sub, &params::write_options(&q, headers)?)?;
+            Ok(write_response(&target, &repr, &outcome))
+        }
+        (Method::DELETE, Some(name)) => match app.store.delete(&target, name, &params::delete_options(&q, &body)?)? {
+            DeleteOutcome::Pending(obj) => Ok(json_response(StatusCode::OK, encode::object(&target, &repr, &obj), &[])),
+            DeleteOutcome::Deleted(obj) => {
+                let status = deleted_status(target.gr(), name, object::uid(&obj));
+                Ok(json_response(StatusCode::OK, encode::to_vec(&status), &[]))
+            }
+        },
+        (Method::DELETE, None) => {
+            let opts = params::delete_options(&q, &body)?;
+            let listed = app.store.list(&target, &params::list_options(&q)?)?;
+            let mut deleted = Vec::new();
+            for item in &listed.items {
+                let scoped = Target { namespace: object::meta_str(item, "namespace").map(str::to_owned), ..target.clone() };
+                match app.store.delete(&scoped, object::name(item), &opts) {
+                    Ok(DeleteOutcome::Deleted(obj) | DeleteOutcome::Pending(obj)) => deleted.push(obj),
+                    Err(ApiError::NotFound { .. }) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            let meta = json!({"resourceVersion": app.store.current_rv().to_string()});
+            Ok(json_response(StatusCode::OK, encode::list(&target, &repr, &deleted, meta), &[]))
+        }
+        _ => Err(ApiError::MethodNotAllowed(format!("the server does not allow this method on the requested resource ({method})"))),
+    }
+}
+
+/// `autoscaling/v1` Scale of an object whose kind has a scale subresource.
+fn scale(target: &Target, obj: &Value) -> Value {
+    let paths = target.def.version(&target.version).and_then(|v| v.scale.clone());
+    let read = |path: Option<&str>| path.and_then(|p| obj.pointer(&p.replace('.', "/"))).cloned().unwrap_or(Value::Null);
+    json!({
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {
+            "name": object::name(obj),
+            "namespace": object::meta_str(obj, "namespace"),
+            "uid": object::uid(obj),
+            "resourceVersion": object::meta_str(obj, "resourceVersion"),
+            "creationTimestamp": object::meta_str(obj, "creationTimestamp"),
+        },
+        "spec": {"replicas": read(paths.as_ref().map(|p| p.spec_replicas.as_str()))},
+        "status": {
+            "replicas": read(paths.as_ref().map(|p| p.status_replicas.as_str())),
+            "selector": read(paths.as_ref().and_then(|p| p.label_selector.as_deref())),
+        },
+    })
+}
+
+fn write_response(target: &Target, repr: &Representation, outcome: &WriteOutcome) -> Response {
+    let code = if outcome.created { StatusCode::CREATED } else { StatusCode::OK };
+    json_response(code, encode::object(target, repr, &outcome.object), &outcome.warnings)
+}
+
+fn json_response(code: StatusCode, body: Vec<u8>, warnings: &[String]) -> Response {
+    let mut builder = Response::builder().status(code).header(http::header::CONTENT_TYPE, "application/json");
+    for w in warnings {
+        let escaped = w.replace('"', "\\\"");
+        builder = builder.header("Warning", format!("299 - \"{escaped}\""));
+    }
+    builder.body(Body::from(body)).expect("static headers are valid")
+}
+
+fn error_response(err: &ApiError) -> Response {
+    json_response(err.status_code(), encode::to_vec(&err.to_status()), &[])
+}

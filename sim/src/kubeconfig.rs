@@ -1,0 +1,25 @@
+//! The kubeconfig that points kubectl and kube clients at an emulator.
+
+/// A kubeconfig with one cluster, one user without credentials, and context `weft-sim`.
+pub fn render(server: &str) -> String {
+    format!(
+        "apiVersion: v1
+kind: Config
+clusters:
+- name: weft-sim
+  cluster:
+    server: {server}
+users:
+- name: weft-sim
+  user: {{}}
+contexts:
+- name: weft-sim
+  context:
+    cluster: weft-sim
+    user: weft-sim
+    namespace: default
+current-context: weft-sim
+preferences: {{}}
+"
+    )
+}

@@ -1,0 +1,138 @@
+//! [`Sim`]: a running emulator on a local address, with its library API for tests.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::faults::Faults;
+use crate::http::{AppState, router};
+use crate::store::{Store, StoreConfig};
+use crate::{controllers, kubeconfig};
+
+/// How to start an emulator.
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    /// Address to listen on; port 0 picks a free one.
+    pub listen: SocketAddr,
+    pub store: StoreConfig,
+    /// How often watches that asked for bookmarks get one.
+    pub bookmark_interval: Duration,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            store: StoreConfig::default(),
+            bookmark_interval: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Errors starting the emulator.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A running emulator. Dropping it without [`Sim::stop`] also stops it.
+#[derive(Debug)]
+pub struct Sim {
+    addr: SocketAddr,
+    store: Arc<Store>,
+    faults: Arc<Faults>,
+    shutdown: CancellationToken,
+    server: Option<JoinHandle<()>>,
+}
+
+impl Sim {
+    /// Binds the address and starts serving.
+    pub async fn start(config: SimConfig) -> Result<Self, StartError> {
+        let listener = TcpListener::bind(config.listen).await.map_err(|source| StartError::Bind { addr: config.listen, source })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: config.listen, source })?;
+        let store = Arc::new(Store::new(config.store));
+        let faults = Arc::new(Faults::default());
+        let shutdown = CancellationToken::new();
+        let state = AppState {
+            store: store.clone(),
+            faults: faults.clone(),
+            bookmark_interval: config.bookmark_interval,
+            shutdown: shutdown.clone(),
+            server_address: addr.to_string(),
+        };
+        tokio::spawn(controllers::run(store.clone(), shutdown.clone()));
+        let app = router(state);
+        let stop = shutdown.clone();
+        let server = tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await });
+            if let Err(e) = serve.await {
+                tracing::error!(error = %e, "emulator server failed");
+            }
+        });
+        tracing::info!(%addr, "Kubernetes API emulator listening");
+        Ok(Self { addr, store, faults, shutdown, server: Some(server) })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// A kubeconfig document pointing at this emulator (context `weft-sim`, namespace `default`).
+    pub fn kubeconfig(&self) -> String {
+        kubeconfig::render(&self.url())
+    }
+
+    pub fn write_kubeconfig(&self, path: &Path) -> std::io::Result<()> {
+        std::fs::write(path, self.kubeconfig())
+    }
+
+    /// The storage and semantics layer, for direct inspection and fault injection.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// Injected request failures and latency.
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    /// Closes every open watch; clients resume from their last resourceVersion.
+    pub fn close_watches(&self) {
+        self.store.close_watches();
+    }
+
+    /// Compacts history so that any resume from a resourceVersion seen so far gets 410.
+    pub fn compact_history(&self) {
+        self.store.compact_history();
+    }
+
+    /// Stops serving: open watches end, in-flight requests finish.
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}

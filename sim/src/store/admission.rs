@@ -1,0 +1,160 @@
+//! What happens to an object between the request and storage: kind-specific defaulting, CRD
+//! schema pruning, defaulting and validation, and name and metadata validation.
+
+use serde_json::{Value, json};
+
+use super::{Target, write::FieldValidation};
+use crate::crd;
+use crate::error::{ApiError, Cause, Result};
+use crate::object;
+use crate::schema;
+use crate::validation::{self, NameRule};
+
+/// Runs every admission step on an object about to be stored; returns warnings for the client.
+pub fn admit(target: &Target, obj: &mut Value, old: Option<&Value>, validation: FieldValidation) -> Result<Vec<String>> {
+    let mut warnings = Vec::new();
+    default_builtin(&target.def.kind, obj, old.is_none());
+    if let Some(schema) = target.def.version(&target.version).and_then(|v| v.schema.as_ref()) {
+        let pruned = schema::prune(obj, schema);
+        if !pruned.is_empty() {
+            let fields = pruned.iter().map(|p| format!("unknown field \"{}\"", p.trim_start_matches('.'))).collect::<Vec<_>>();
+            match validation {
+                FieldValidation::Strict => {
+                    return Err(ApiError::BadRequest(format!("strict decoding error: {}", fields.join(", "))));
+                }
+                FieldValidation::Warn => warnings.extend(fields),
+                FieldValidation::Ignore => {}
+            }
+        }
+        schema::apply_defaults(obj, schema);
+    }
+    let mut causes = Vec::new();
+    let name = object::name(obj).to_owned();
+    if let Err(msg) = NameRule::for_kind(&target.def.kind).check(&name) {
+        causes.push(Cause::new("FieldValueInvalid", "metadata.name", format!("Invalid value: \"{name}\": {msg}")));
+    }
+    causes.extend(validation::metadata_causes(obj));
+    if let Some(schema) = target.def.version(&target.version).and_then(|v| v.schema.as_ref()) {
+        causes.extend(schema::validate(obj, schema));
+    }
+    if target.def.gr.resource == "customresourcedefinitions" {
+        causes.extend(crd::validate(obj));
+        if let Some(old) = old {
+            for field in ["/spec/group", "/spec/names/plural"] {
+                if old.pointer(field) != obj.pointer(field) {
+                    causes.push(Cause::new("FieldValueInvalid", field.trim_start_matches('/').replace('/', "."), "Invalid value: field is immutable"));
+                }
+            }
+        }
+    }
+    if let Some(old) = old {
+        if object::is_deleting(old) {
+            let before = object::finalizers(old);
+            let added: Vec<String> = object::finalizers(obj).into_iter().filter(|f| !before.contains(f)).collect();
+            if !added.is_empty() {
+                causes.push(Cause::new(
+                    "FieldValueForbidden",
+                    "metadata.finalizers",
+                    format!("Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers {added:?}"),
+                ));
+            }
+        }
+    }
+    if causes.is_empty() {
+        Ok(warnings)
+    } else {
+        Err(ApiError::invalid(&target.def.kind, &target.def.gr.group, &name, causes))
+    }
+}
+
+/// The defaulting a real server's built-in strategies perform that clients can observe.
+fn default_builtin(kind: &str, obj: &mut Value, creating: bool) {
+    match kind {
+        "Secret" => {
+            if let Some(Value::Object(string_data)) = obj.as_object_mut().and_then(|m| m.remove("stringData")) {
+                let data = obj.as_object_mut().map(|m| m.entry("data").or_insert_with(|| json!({})));
+                if let Some(Value::Object(data)) = data {
+                    for (k, v) in string_data {
+                        data.insert(k, Value::String(base64(v.as_str().unwrap_or_default().as_bytes())));
+                    }
+                }
+            }
+            if obj.get("type").is_none() {
+                obj["type"] = json!("Opaque");
+            }
+        }
+        "Namespace" => {
+            let name = object::name(obj).to_owned();
+            object::meta_mut(obj)
+                .entry("labels")
+                .or_insert_with(|| json!({}))
+                .as_object_mut()
+                .map(|l| l.insert("kubernetes.io/metadata.name".into(), Value::String(name)));
+            if obj.pointer("/spec/finalizers").is_none() {
+                obj["spec"] = json!({"finalizers": ["kubernetes"]});
+            }
+            if creating {
+                obj["status"] = json!({"phase": "Active"});
+            }
+        }
+        "Pod" if creating => {
+            obj["status"] = json!({"phase": "Pending", "qosClass": "BestEffort"});
+        }
+        "Service" => {
+            if let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) {
+                spec.entry("type").or_insert_with(|| json!("ClusterIP"));
+            }
+        }
+        "Deployment" => {
+            if let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) {
+                spec.entry("replicas").or_insert_with(|| json!(1));
+            }
+        }
+        "CustomResourceDefinition" if creating => {
+            let mut finalizers = object::finalizers(obj);
+            if !finalizers.iter().any(|f| f == crd::CLEANUP_FINALIZER) {
+                finalizers.push(crd::CLEANUP_FINALIZER.to_owned());
+            }
+            object::set_finalizers(obj, &finalizers);
+        }
+        _ => {}
+    }
+}
+
+/// Standard base64 with padding (Secret `stringData` → `data`).
+fn base64(input: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+    for chunk in input.chunks(3) {
+        let b = [chunk[0], chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc_4648() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
+    }
+
+    #[test]
+    fn secret_string_data_becomes_data() {
+        let mut s = json!({"metadata": {"name": "s"}, "stringData": {"k": "v"}});
+        default_builtin("Secret", &mut s, true);
+        assert_eq!(s, json!({"metadata": {"name": "s"}, "data": {"k": "dg=="}, "type": "Opaque"}));
+    }
+}
