@@ -36,6 +36,37 @@ fn columns(def: &ResourceDef, version: &str) -> Vec<PrinterColumn> {
 }
 
 fn cell(object: &Value, column: &PrinterColumn) -> Value {
+    let value = raw_cell(object, column);
+    match (column.type_.as_str(), value.as_str()) {
+        ("date", Some(timestamp)) => timestamp
+            .parse::<jiff::Timestamp>()
+            .map_or(value.clone(), |t| Value::String(human_age(jiff::Timestamp::now().as_second() - t.as_second()))),
+        _ => value,
+    }
+}
+
+/// The API server's rendering of an age (`5m12s`, `3h`, `2d4h`, `3y20d`).
+fn human_age(seconds: i64) -> String {
+    if seconds < -1 {
+        return "<invalid>".into();
+    }
+    let s = seconds.max(0);
+    let (m, h, d) = (s / 60, s / 3600, s / 86_400);
+    let pair = |a: i64, ua: &str, b: i64, ub: &str| if b == 0 { format!("{a}{ua}") } else { format!("{a}{ua}{b}{ub}") };
+    match () {
+        () if s < 120 => format!("{s}s"),
+        () if m < 10 => pair(m, "m", s % 60, "s"),
+        () if m < 180 => format!("{m}m"),
+        () if h < 8 => pair(h, "h", m % 60, "m"),
+        () if h < 48 => format!("{h}h"),
+        () if h < 24 * 8 => pair(d, "d", h % 24, "h"),
+        () if d < 365 * 2 => format!("{d}d"),
+        () if d < 365 * 8 => pair(d / 365, "y", d % 365, "d"),
+        () => format!("{}y", d / 365),
+    }
+}
+
+fn raw_cell(object: &Value, column: &PrinterColumn) -> Value {
     if column.json_path.is_empty() {
         let count = |field: &str| object.get(field).and_then(Value::as_object).map_or(0, serde_json::Map::len);
         return json!(count("data") + count("binaryData"));
@@ -100,8 +131,17 @@ mod tests {
         let t = table(&def, "v1", &[cm], "Metadata", json!({}));
         let names: Vec<&str> = t["columnDefinitions"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
         assert_eq!(names, ["Name", "Data", "Age"]);
-        assert_eq!(t["rows"][0]["cells"], json!(["a", 2, "2026-01-01T00:00:00Z"]));
+        assert_eq!(t["rows"][0]["cells"][..2], [json!("a"), json!(2)]);
+        assert!(t["rows"][0]["cells"][2].as_str().unwrap().ends_with('d'), "age is rendered as a duration");
         assert_eq!(t["rows"][0]["object"]["kind"], "PartialObjectMetadata");
+    }
+
+    #[test]
+    fn ages_render_like_the_api_server() {
+        let cases = [(5, "5s"), (125, "2m5s"), (600, "10m"), (3 * 3600 + 60, "3h1m"), (30 * 3600, "30h"), (3 * 86_400, "3d"), (800 * 86_400, "2y70d")];
+        for (secs, expected) in cases {
+            assert_eq!(human_age(secs), expected);
+        }
     }
 
     #[test]

@@ -139,6 +139,11 @@ pub fn decode(body: &Bytes, headers: &HeaderMap) -> Result<Value> {
         return Err(ApiError::BadRequest("the body of the request is empty".into()));
     }
     let ct = content_type(headers);
+    if ct.contains("protobuf") || ct.contains("cbor") {
+        return Err(ApiError::UnsupportedMediaType(format!(
+            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got {ct:?})"
+        )));
+    }
     if ct.contains("yaml") {
         serde_saphyr::from_slice::<Value>(body).map_err(|e| ApiError::BadRequest(format!("error decoding YAML: {e}")))
     } else {
