@@ -205,7 +205,12 @@ impl Store {
         let shape = Shape::for_schema(schema);
         let mut state = self.lock();
         let existing = state.get(target.gr(), &target.key(name)).cloned();
-        let conflict = |causes: Vec<Cause>| ApiError::conflict(target.gr(), name, &apply::conflict_message(&causes), causes).with_apply_message();
+        let conflict = |causes: Vec<Cause>| ApiError::Conflict {
+            message: apply::conflict_message(&causes),
+            gr: target.gr().clone(),
+            name: name.to_owned(),
+            causes,
+        };
         let outcome = match existing {
             None if subresource.is_some() => return Err(ApiError::not_found(target.gr(), name)),
             None => {
@@ -231,19 +236,6 @@ impl Store {
         let res = target.gr().resource.as_str();
         if res == "customresourcedefinitions" || res == "namespaces" || object::is_deleting(obj) || !object::owner_uids(obj).is_empty() {
             self.controllers.notify_one();
-        }
-    }
-}
-
-impl ApiError {
-    /// Apply conflicts carry the conflict summary as their whole message, like the API server.
-    fn with_apply_message(self) -> Self {
-        match self {
-            ApiError::Conflict { message, gr, name, causes } => {
-                let summary = message.rsplit_once("\": ").map_or(message.clone(), |(_, s)| s.to_owned());
-                ApiError::Conflict { message: summary, gr, name, causes }
-            }
-            other => other,
         }
     }
 }
