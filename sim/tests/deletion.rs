@@ -1,0 +1,145 @@
+//! Deletion: finalizers, deletionTimestamp, propagation policies, garbage collection,
+//! preconditions, and namespace termination.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{configmap, create_cm, start, wait_for, widget};
+use either::Either;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use kube::api::{Api, DeleteParams, ObjectMeta, Patch, PatchParams, PostParams, Preconditions, PropagationPolicy};
+use serde_json::json;
+
+fn owned_by(name: &str, owner: &ConfigMap, block: bool) -> ConfigMap {
+    let mut cm = configmap(name, &[]);
+    cm.metadata.owner_references = Some(vec![OwnerReference {
+        api_version: "v1".into(),
+        kind: "ConfigMap".into(),
+        name: owner.metadata.name.clone().unwrap(),
+        uid: owner.metadata.uid.clone().unwrap(),
+        block_owner_deletion: Some(block),
+        ..OwnerReference::default()
+    }]);
+    cm
+}
+
+async fn gone(api: &Api<ConfigMap>, name: &str) -> bool {
+    api.get_opt(name).await.unwrap().is_none()
+}
+
+#[tokio::test]
+async fn delete_with_finalizers_marks_the_object_and_the_last_finalizer_removal_deletes_it() {
+    let t = start().await;
+    let widgets = t.install_widgets().await;
+    let mut w = widget("w", 1);
+    w.metadata.finalizers = Some(vec!["weft.dev/a".into(), "weft.dev/b".into()]);
+    widgets.create(&PostParams::default(), &w).await.unwrap();
+    let Either::Left(marked) = widgets.delete("w", &DeleteParams::default()).await.unwrap() else { panic!("deletion should wait for finalizers") };
+    assert!(marked.metadata.deletion_timestamp.is_some());
+    assert_eq!(marked.metadata.generation, Some(2), "the first deletionTimestamp bumps generation");
+    let Either::Left(again) = widgets.delete("w", &DeleteParams::default()).await.unwrap() else { panic!() };
+    assert_eq!(again.metadata.resource_version, marked.metadata.resource_version, "a repeated delete is a no-op");
+
+    let err = widgets.patch("w", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"finalizers": ["weft.dev/a", "weft.dev/b", "weft.dev/c"]}}))).await.unwrap_err();
+    assert!(matches!(err, kube::Error::Api(ref e) if e.code == 422), "no new finalizers while deleting: {err:?}");
+
+    widgets.patch("w", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"finalizers": ["weft.dev/b"]}}))).await.unwrap();
+    assert!(widgets.get_opt("w").await.unwrap().is_some());
+    widgets.patch("w", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"finalizers": null}}))).await.unwrap();
+    assert!(widgets.get_opt("w").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn delete_without_finalizers_removes_and_answers_with_a_status() {
+    let t = start().await;
+    let api = t.configmaps();
+    let a = create_cm(&api, "a").await;
+    let Either::Right(status) = api.delete("a", &DeleteParams::default()).await.unwrap() else { panic!("expected a Status") };
+    assert_eq!(status.status, Some(kube::core::response::StatusSummary::Success));
+    assert_eq!(status.details.unwrap().uid, a.metadata.uid.unwrap());
+    assert!(gone(&api, "a").await);
+}
+
+#[tokio::test]
+async fn background_deletion_collects_dependents_of_missing_owners() {
+    let t = start().await;
+    let api = t.configmaps();
+    let owner = create_cm(&api, "owner").await;
+    api.create(&PostParams::default(), &owned_by("dep", &owner, false)).await.unwrap();
+    api.delete("owner", &DeleteParams::background()).await.unwrap();
+    wait_for(|| gone(&api, "dep")).await.unwrap();
+}
+
+#[tokio::test]
+async fn foreground_deletion_waits_for_blocking_dependents() {
+    let t = start().await;
+    let api = t.configmaps();
+    let owner = create_cm(&api, "owner").await;
+    let mut dep = owned_by("dep", &owner, true);
+    dep.metadata.finalizers = Some(vec!["weft.dev/hold".into()]);
+    api.create(&PostParams::default(), &dep).await.unwrap();
+    let Either::Left(marked) = api.delete("owner", &DeleteParams::foreground()).await.unwrap() else { panic!() };
+    assert!(marked.metadata.finalizers.unwrap().contains(&"foregroundDeletion".to_owned()));
+    wait_for(|| async { api.get("dep").await.unwrap().metadata.deletion_timestamp.is_some() }).await.unwrap();
+    assert!(!gone(&api, "owner").await, "the owner waits for its blocking dependent");
+    api.patch("dep", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"finalizers": null}}))).await.unwrap();
+    wait_for(|| gone(&api, "owner")).await.unwrap();
+}
+
+#[tokio::test]
+async fn orphan_deletion_keeps_dependents_and_drops_their_owner_reference() {
+    let t = start().await;
+    let api = t.configmaps();
+    let owner = create_cm(&api, "owner").await;
+    api.create(&PostParams::default(), &owned_by("dep", &owner, false)).await.unwrap();
+    let params = DeleteParams { propagation_policy: Some(PropagationPolicy::Orphan), ..DeleteParams::default() };
+    api.delete("owner", &params).await.unwrap();
+    wait_for(|| gone(&api, "owner")).await.unwrap();
+    let dep = api.get("dep").await.unwrap();
+    assert!(dep.metadata.owner_references.unwrap_or_default().is_empty());
+}
+
+#[tokio::test]
+async fn delete_preconditions_conflict_when_they_do_not_hold() {
+    let t = start().await;
+    let api = t.configmaps();
+    create_cm(&api, "a").await;
+    let params = DeleteParams { preconditions: Some(Preconditions { uid: Some("not-the-uid".into()), resource_version: None }), ..DeleteParams::default() };
+    let err = api.delete("a", &params).await.unwrap_err();
+    assert!(matches!(err, kube::Error::Api(ref e) if e.code == 409), "{err:?}");
+    let params = DeleteParams { preconditions: Some(Preconditions { uid: None, resource_version: Some("1".into()) }), ..DeleteParams::default() };
+    assert!(api.delete("a", &params).await.is_err());
+}
+
+#[tokio::test]
+async fn creating_in_a_missing_namespace_is_404() {
+    let t = start().await;
+    let api: Api<ConfigMap> = Api::namespaced(t.client.clone(), "nowhere");
+    let err = api.create(&PostParams::default(), &configmap("a", &[])).await.unwrap_err();
+    assert!(matches!(err, kube::Error::Api(ref e) if e.code == 404 && e.message.contains("namespaces \"nowhere\" not found")), "{err:?}");
+}
+
+#[tokio::test]
+async fn deleting_a_namespace_terminates_it_and_removes_its_contents() {
+    let t = start().await;
+    let namespaces: Api<Namespace> = Api::all(t.client.clone());
+    let ns = Namespace { metadata: ObjectMeta { name: Some("doomed".into()), ..ObjectMeta::default() }, ..Namespace::default() };
+    namespaces.create(&PostParams::default(), &ns).await.unwrap();
+    let api: Api<ConfigMap> = Api::namespaced(t.client.clone(), "doomed");
+    let mut held = configmap("held", &[]);
+    held.metadata.finalizers = Some(vec!["weft.dev/hold".into()]);
+    api.create(&PostParams::default(), &held).await.unwrap();
+    create_cm(&api, "plain").await;
+    namespaces.delete("doomed", &DeleteParams::default()).await.unwrap();
+    wait_for(|| gone(&api, "plain")).await.unwrap();
+    let terminating = namespaces.get("doomed").await.unwrap();
+    assert_eq!(terminating.status.unwrap().phase.as_deref(), Some("Terminating"));
+    let err = api.create(&PostParams::default(), &configmap("late", &[])).await.unwrap_err();
+    assert!(matches!(err, kube::Error::Api(ref e) if e.code == 403), "no new content in a terminating namespace: {err:?}");
+    api.patch("held", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"finalizers": null}}))).await.unwrap();
+    wait_for(|| async { namespaces.get_opt("doomed").await.unwrap().is_none() }).await.unwrap();
+    let err = namespaces.delete("default", &DeleteParams::default()).await.unwrap_err();
+    assert!(matches!(err, kube::Error::Api(ref e) if e.code == 403), "{err:?}");
+}
