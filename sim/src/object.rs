@@ -60,12 +60,17 @@ pub fn owner_uids(object: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The object without the fields a write never compares: managedFields and resourceVersion.
+/// The object as a no-op check sees it: without resourceVersion and managedFields timestamps.
+/// A write that only changes who owns a field is stored; one that only moves a timestamp is not.
 pub fn comparable(object: &Value) -> Value {
     let mut copy = object.clone();
     if let Some(meta) = copy.get_mut("metadata").and_then(Value::as_object_mut) {
-        meta.remove("managedFields");
         meta.remove("resourceVersion");
+        if let Some(Value::Array(entries)) = meta.get_mut("managedFields") {
+            for entry in entries.iter_mut().filter_map(Value::as_object_mut) {
+                entry.remove("time");
+            }
+        }
     }
     copy
 }
