@@ -58,7 +58,11 @@ async fn sim(args: SimArgs) -> anyhow::Result<()> {
     sim.write_kubeconfig(&args.kubeconfig)
         .with_context(|| format!("cannot write kubeconfig to {}", args.kubeconfig.display()))?;
     println!("Kubernetes API emulator serving at {}", sim.url());
-    println!("kubeconfig written to {}; try: kubectl --kubeconfig {} get namespaces", args.kubeconfig.display(), args.kubeconfig.display());
+    println!(
+        "kubeconfig written to {}; try: kubectl --kubeconfig {} get namespaces",
+        args.kubeconfig.display(),
+        args.kubeconfig.display()
+    );
     shutdown_signal().await?;
     sim.stop().await;
     Ok(())
@@ -66,7 +70,8 @@ async fn sim(args: SimArgs) -> anyhow::Result<()> {
 
 /// Resolves on SIGINT or SIGTERM.
 async fn shutdown_signal() -> anyhow::Result<()> {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).context("cannot install SIGTERM handler")?;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("cannot install SIGTERM handler")?;
     tokio::select! {
         r = tokio::signal::ctrl_c() => r.context("cannot listen for SIGINT"),
         _ = term.recv() => Ok(()),

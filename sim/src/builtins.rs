@@ -171,7 +171,10 @@ fn to_def(b: &Builtin) -> ResourceDef {
         list_kind: format!("{}List", b.kind),
         singular: b.kind.to_lowercase(),
         short_names: b.short_names.iter().map(|s| (*s).to_owned()).collect(),
-        categories: if b.group == "apiextensions.k8s.io" || b.group == "coordination.k8s.io" || b.resource == "namespaces" {
+        categories: if b.group == "apiextensions.k8s.io"
+            || b.group == "coordination.k8s.io"
+            || b.resource == "namespaces"
+        {
             Vec::new()
         } else {
             vec!["all".into()]
@@ -219,7 +222,12 @@ pub enum ListMerge {
 pub fn builtin_list_merge(field: &str, sample: Option<&serde_json::Value>) -> ListMerge {
     let has = |key: &str| sample.and_then(|s| s.get(key)).is_some();
     match field {
-        "containers" | "initContainers" | "ephemeralContainers" | "env" | "volumes" | "imagePullSecrets"
+        "containers"
+        | "initContainers"
+        | "ephemeralContainers"
+        | "env"
+        | "volumes"
+        | "imagePullSecrets"
         | "secrets" => map_keys(&["name"]),
         "volumeMounts" | "volumeDevices" => map_keys(&["mountPath"]),
         "ports" if has("containerPort") => map_keys(&["containerPort", "protocol"]),

@@ -15,7 +15,8 @@ use crate::crd;
 use crate::object;
 use crate::registry::{GroupResource, Origin, ResourceDef};
 use crate::store::{
-    DeleteOutcome, FOREGROUND_FINALIZER, ORPHAN_FINALIZER, ObjectKey, State, Store, Target, Tracking, WriteOptions, delete_locked, finish_update,
+    DeleteOutcome, FOREGROUND_FINALIZER, ORPHAN_FINALIZER, ObjectKey, State, Store, Target, Tracking, WriteOptions,
+    delete_locked, finish_update,
 };
 
 /// Safety bound on passes per wake-up; real convergence takes a handful.
@@ -63,7 +64,14 @@ fn server_opts(manager: &str) -> WriteOptions {
 }
 
 /// Stores `new` as an update of `existing` by a server controller. Returns whether it changed.
-fn server_update(state: &mut State, gr: &GroupResource, key: &ObjectKey, new: Value, subresource: Option<&str>, manager: &str) -> bool {
+fn server_update(
+    state: &mut State,
+    gr: &GroupResource,
+    key: &ObjectKey,
+    new: Value,
+    subresource: Option<&str>,
+    manager: &str,
+) -> bool {
     let Some(def) = state.registry.get(gr).cloned() else { return false };
     let Some(existing) = state.get(gr, key).cloned() else { return false };
     let target = target_of(&def, &key.namespace);
@@ -80,7 +88,10 @@ fn server_delete(state: &mut State, gr: &GroupResource, key: &ObjectKey, propaga
     let Some(def) = state.registry.get(gr).cloned() else { return false };
     match state.get(gr, key) {
         Some(obj) if object::is_deleting(obj) => false,
-        Some(_) => matches!(delete_locked(state, &def, key, propagation, false), Ok(DeleteOutcome::Deleted(_) | DeleteOutcome::Pending(_))),
+        Some(_) => matches!(
+            delete_locked(state, &def, key, propagation, false),
+            Ok(DeleteOutcome::Deleted(_) | DeleteOutcome::Pending(_))
+        ),
         None => false,
     }
 }
@@ -96,7 +107,8 @@ fn remove_finalizer(state: &mut State, gr: &GroupResource, key: &ObjectKey, fina
 /// Establishes new CRDs, updates served definitions, and cascades CRD deletion.
 fn crds(state: &mut State) -> bool {
     let mut changed = false;
-    let crd_objects: Vec<(ObjectKey, Arc<Value>)> = state.objects_of(&gr_crd()).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let crd_objects: Vec<(ObjectKey, Arc<Value>)> =
+        state.objects_of(&gr_crd()).map(|(k, v)| (k.clone(), v.clone())).collect();
     let live_names: HashSet<String> = crd_objects.iter().map(|(k, _)| k.name.clone()).collect();
 
     // Resources whose CRD vanished entirely stop being served.
@@ -166,7 +178,9 @@ fn keep_transition_times(status: &mut Value, old: Option<&Value>) {
     let old_conditions = old.and_then(|o| o.get("conditions")).and_then(Value::as_array).cloned().unwrap_or_default();
     if let Some(conditions) = status.get_mut("conditions").and_then(Value::as_array_mut) {
         for c in conditions {
-            if let Some(prev) = old_conditions.iter().find(|p| p.get("type") == c.get("type") && p.get("status") == c.get("status")) {
+            if let Some(prev) =
+                old_conditions.iter().find(|p| p.get("type") == c.get("type") && p.get("status") == c.get("status"))
+            {
                 c["lastTransitionTime"] = prev.get("lastTransitionTime").cloned().unwrap_or(Value::Null);
             }
         }
@@ -176,7 +190,8 @@ fn keep_transition_times(status: &mut Value, old: Option<&Value>) {
 /// Empties terminating namespaces, then removes them.
 fn namespaces(state: &mut State) -> bool {
     let ns_gr = GroupResource::new("", "namespaces");
-    let terminating: Vec<ObjectKey> = state.objects_of(&ns_gr).filter(|(_, v)| object::is_deleting(v)).map(|(k, _)| k.clone()).collect();
+    let terminating: Vec<ObjectKey> =
+        state.objects_of(&ns_gr).filter(|(_, v)| object::is_deleting(v)).map(|(k, _)| k.clone()).collect();
     let mut changed = false;
     for ns_key in terminating {
         let contents: Vec<(GroupResource, ObjectKey)> = state
@@ -214,7 +229,8 @@ fn garbage_collect(state: &mut State) -> bool {
         if finalizers.iter().any(|f| f == ORPHAN_FINALIZER) {
             for (dgr, dkey, dep) in &dependents {
                 let mut new = (**dep).clone();
-                if let Some(refs) = object::meta_mut(&mut new).get_mut("ownerReferences").and_then(Value::as_array_mut) {
+                if let Some(refs) = object::meta_mut(&mut new).get_mut("ownerReferences").and_then(Value::as_array_mut)
+                {
                     refs.retain(|r| r.get("uid").and_then(Value::as_str) != Some(uid.as_str()));
                     if refs.is_empty() {
                         object::meta_mut(&mut new).remove("ownerReferences");
@@ -250,10 +266,10 @@ fn garbage_collect(state: &mut State) -> bool {
 }
 
 fn blocks_owner(dependent: &Value, owner_uid: &str) -> bool {
-    object::meta(dependent)
-        .and_then(|m| m.get("ownerReferences"))
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .any(|r| r.get("uid").and_then(Value::as_str) == Some(owner_uid) && r.get("blockOwnerDeletion").and_then(Value::as_bool) == Some(true))
+    object::meta(dependent).and_then(|m| m.get("ownerReferences")).and_then(Value::as_array).into_iter().flatten().any(
+        |r| {
+            r.get("uid").and_then(Value::as_str) == Some(owner_uid)
+                && r.get("blockOwnerDeletion").and_then(Value::as_bool) == Some(true)
+        },
+    )
 }

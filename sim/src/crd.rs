@@ -23,7 +23,11 @@ pub fn validate(crd: &Value) -> Vec<Cause> {
     if group.is_empty() {
         causes.push(Cause::new("FieldValueRequired", "spec.group", "Required value"));
     } else if !group.contains('.') {
-        causes.push(Cause::new("FieldValueInvalid", "spec.group", format!("Invalid value: \"{group}\": should be a domain with at least one dot")));
+        causes.push(Cause::new(
+            "FieldValueInvalid",
+            "spec.group",
+            format!("Invalid value: \"{group}\": should be a domain with at least one dot"),
+        ));
     }
     if plural.is_empty() {
         causes.push(Cause::new("FieldValueRequired", "spec.names.plural", "Required value"));
@@ -48,7 +52,11 @@ pub fn validate(crd: &Value) -> Vec<Cause> {
     }
     let versions = crd.pointer("/spec/versions").and_then(Value::as_array).cloned().unwrap_or_default();
     if versions.is_empty() {
-        causes.push(Cause::new("FieldValueRequired", "spec.versions", "Required value: must have exactly one version marked as storage version"));
+        causes.push(Cause::new(
+            "FieldValueRequired",
+            "spec.versions",
+            "Required value: must have exactly one version marked as storage version",
+        ));
     }
     let storage = versions.iter().filter(|v| v.get("storage").and_then(Value::as_bool) == Some(true)).count();
     if !versions.is_empty() && storage != 1 {
@@ -80,7 +88,11 @@ pub fn validate(crd: &Value) -> Vec<Cause> {
 pub fn to_def(crd: &Value) -> ResourceDef {
     let names = crd.pointer("/spec/names").cloned().unwrap_or_default();
     let name_list = |field: &str| -> Vec<String> {
-        names.get(field).and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect()).unwrap_or_default()
+        names
+            .get(field)
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .unwrap_or_default()
     };
     let kind = names.get("kind").and_then(Value::as_str).unwrap_or_default().to_owned();
     let mut versions: Vec<VersionDef> = crd
@@ -91,9 +103,12 @@ pub fn to_def(crd: &Value) -> ResourceDef {
         .filter(|v| v.get("served").and_then(Value::as_bool) != Some(false))
         .map(version_def)
         .collect();
-    versions.sort_by(|a, b| crate::registry::version_priority(&b.name).cmp(&crate::registry::version_priority(&a.name)));
+    versions.sort_by_key(|v| std::cmp::Reverse(crate::registry::version_priority(&v.name)));
     ResourceDef {
-        gr: GroupResource::new(spec_str(crd, "/spec/group"), names.get("plural").and_then(Value::as_str).unwrap_or_default()),
+        gr: GroupResource::new(
+            spec_str(crd, "/spec/group"),
+            names.get("plural").and_then(Value::as_str).unwrap_or_default(),
+        ),
         list_kind: names.get("listKind").and_then(Value::as_str).map_or_else(|| format!("{kind}List"), str::to_owned),
         singular: names.get("singular").and_then(Value::as_str).map_or_else(|| kind.to_lowercase(), str::to_owned),
         kind,
@@ -146,15 +161,18 @@ pub fn established_status(crd: &Value, now: &str) -> Value {
         let list_kind = format!("{}List", accepted.get("kind").and_then(Value::as_str).unwrap_or_default());
         accepted["listKind"] = Value::String(list_kind);
     }
-    let condition = |type_: &str, status: &str, reason: &str, message: &str| {
-        json!({"type": type_, "status": status, "lastTransitionTime": now, "reason": reason, "message": message})
-    };
+    let condition = |type_: &str, status: &str, reason: &str, message: &str| json!({"type": type_, "status": status, "lastTransitionTime": now, "reason": reason, "message": message});
     let mut conditions = vec![
         condition("NamesAccepted", "True", "NoConflicts", "no conflicts found"),
         condition("Established", "True", "InitialNamesAccepted", "the initial names have been accepted"),
     ];
     if object::is_deleting(crd) {
-        conditions.push(condition("Terminating", "True", "InstanceDeletionInProgress", "CustomResource deletion is in progress"));
+        conditions.push(condition(
+            "Terminating",
+            "True",
+            "InstanceDeletionInProgress",
+            "CustomResource deletion is in progress",
+        ));
     }
     let stored: Vec<Value> = crd
         .pointer("/spec/versions")

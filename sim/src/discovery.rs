@@ -31,7 +31,8 @@ pub fn core_versions(server_address: &str) -> Value {
 }
 
 fn group_json(group: &str, versions: &[String]) -> Value {
-    let gvs: Vec<Value> = versions.iter().map(|v| json!({"groupVersion": format!("{group}/{v}"), "version": v})).collect();
+    let gvs: Vec<Value> =
+        versions.iter().map(|v| json!({"groupVersion": format!("{group}/{v}"), "version": v})).collect();
     json!({"name": group, "versions": gvs, "preferredVersion": gvs.first().cloned().unwrap_or(Value::Null)})
 }
 
@@ -51,11 +52,8 @@ pub fn group(registry: &Registry, group: &str) -> Option<Value> {
 
 /// `APIResourceList` for one group/version; `None` if nothing is served there.
 pub fn resource_list(registry: &Registry, group: &str, version: &str) -> Option<Value> {
-    let defs: Vec<&ResourceDef> = registry
-        .iter()
-        .map(AsRef::as_ref)
-        .filter(|d| d.gr.group == group && d.version(version).is_some())
-        .collect();
+    let defs: Vec<&ResourceDef> =
+        registry.iter().map(AsRef::as_ref).filter(|d| d.gr.group == group && d.version(version).is_some()).collect();
     if defs.is_empty() {
         return None;
     }

@@ -176,7 +176,9 @@ impl ApiError {
                 strip_empty(&mut d);
                 Some(d)
             }
-            Self::Timeout(_) => Some(json!({ "causes": [{ "reason": "ResourceVersionTooLarge", "message": "Too large resource version" }], "retryAfterSeconds": 1 })),
+            Self::Timeout(_) => Some(
+                json!({ "causes": [{ "reason": "ResourceVersionTooLarge", "message": "Too large resource version" }], "retryAfterSeconds": 1 }),
+            ),
             _ => None,
         };
         if let Some(details) = details {

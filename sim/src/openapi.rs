@@ -15,10 +15,8 @@ fn gv_path(group: &str, version: &str) -> String {
 
 pub fn index(registry: &Registry, revision: u64) -> Value {
     let mut paths = Map::new();
-    let mut gvs: Vec<(String, String)> = registry
-        .iter()
-        .flat_map(|d| d.versions.iter().map(|v| (d.gr.group.clone(), v.name.clone())))
-        .collect();
+    let mut gvs: Vec<(String, String)> =
+        registry.iter().flat_map(|d| d.versions.iter().map(|v| (d.gr.group.clone(), v.name.clone()))).collect();
     gvs.sort();
     gvs.dedup();
     for (group, version) in gvs {
@@ -63,11 +61,17 @@ pub fn group_version(registry: &Registry, group: &str, version: &str) -> Option<
     for def in defs {
         let res = &def.gr.resource;
         let (collection, item) = if def.namespaced {
-            (format!("{prefix}/namespaces/{{namespace}}/{res}"), format!("{prefix}/namespaces/{{namespace}}/{res}/{{name}}"))
+            (
+                format!("{prefix}/namespaces/{{namespace}}/{res}"),
+                format!("{prefix}/namespaces/{{namespace}}/{res}/{{name}}"),
+            )
         } else {
             (format!("{prefix}/{res}"), format!("{prefix}/{res}/{{name}}"))
         };
-        paths.insert(collection, json!({"get": operation(def, version, "list", false), "post": operation(def, version, "post", true)}));
+        paths.insert(
+            collection,
+            json!({"get": operation(def, version, "list", false), "post": operation(def, version, "post", true)}),
+        );
         paths.insert(
             item.clone(),
             json!({
@@ -84,7 +88,8 @@ pub fn group_version(registry: &Registry, group: &str, version: &str) -> Option<
             .version(version)
             .and_then(|v| v.schema.clone())
             .unwrap_or_else(|| json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true}));
-        schema["x-kubernetes-group-version-kind"] = json!([{"group": def.gr.group, "version": version, "kind": def.kind}]);
+        schema["x-kubernetes-group-version-kind"] =
+            json!([{"group": def.gr.group, "version": version, "kind": def.kind}]);
         schemas.insert(schema_name(def, version), schema);
     }
     Some(json!({

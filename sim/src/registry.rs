@@ -63,7 +63,9 @@ pub struct VersionDef {
 pub enum Origin {
     Builtin,
     /// Defined by the named CustomResourceDefinition.
-    Crd { name: String },
+    Crd {
+        name: String,
+    },
 }
 
 /// Everything the server needs to know to serve one resource type.
@@ -129,16 +131,12 @@ impl Registry {
 
     /// The definition serving `group/version/resource`, if that version is served.
     pub fn lookup(&self, group: &str, version: &str, resource: &str) -> Option<&Arc<ResourceDef>> {
-        self.defs
-            .get(&GroupResource::new(group, resource))
-            .filter(|def| def.version(version).is_some())
+        self.defs.get(&GroupResource::new(group, resource)).filter(|def| def.version(version).is_some())
     }
 
     /// The definition for `apiVersion` + `kind`.
     pub fn by_kind(&self, group: &str, version: &str, kind: &str) -> Option<&Arc<ResourceDef>> {
-        self.defs
-            .values()
-            .find(|d| d.gr.group == group && d.kind == kind && d.version(version).is_some())
+        self.defs.values().find(|d| d.gr.group == group && d.kind == kind && d.version(version).is_some())
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Arc<ResourceDef>> {
@@ -157,7 +155,7 @@ impl Registry {
             }
         }
         for versions in groups.values_mut() {
-            versions.sort_by(|a, b| version_priority(b).cmp(&version_priority(a)));
+            versions.sort_by_key(|v| std::cmp::Reverse(version_priority(v)));
         }
         groups
     }
@@ -188,7 +186,7 @@ mod tests {
     #[test]
     fn versions_sort_like_kubernetes() {
         let mut v = vec!["v1alpha1", "v1", "v2beta1", "v1beta2", "v2", "foo"];
-        v.sort_by(|a, b| version_priority(b).cmp(&version_priority(a)));
+        v.sort_by_key(|v| std::cmp::Reverse(version_priority(v)));
         assert_eq!(v, ["v2", "v1", "v2beta1", "v1beta2", "v1alpha1", "foo"]);
     }
 }

@@ -47,7 +47,8 @@ fn prune_node(value: &mut Value, schema: &Value, path: &str, pruned: &mut Vec<St
     match value {
         Value::Object(map) => {
             let embedded = schema.get("x-kubernetes-embedded-resource").and_then(Value::as_bool) == Some(true);
-            let open = preserves(schema) || schema.get("additionalProperties").is_some_and(|a| a.as_bool() == Some(true));
+            let open =
+                preserves(schema) || schema.get("additionalProperties").is_some_and(|a| a.as_bool() == Some(true));
             let mut unknown = Vec::new();
             for (key, child_value) in map.iter_mut() {
                 match property(schema, key) {
@@ -79,10 +80,10 @@ pub fn apply_defaults(value: &mut Value, schema: &Value) {
         Value::Object(map) => {
             if let Some(Value::Object(props)) = schema.get("properties") {
                 for (key, child) in props {
-                    if !map.contains_key(key) {
-                        if let Some(default) = child.get("default") {
-                            map.insert(key.clone(), default.clone());
-                        }
+                    if !map.contains_key(key)
+                        && let Some(default) = child.get("default")
+                    {
+                        map.insert(key.clone(), default.clone());
                     }
                     if let Some(v) = map.get_mut(key) {
                         apply_defaults(v, child);
@@ -155,70 +156,80 @@ fn short(value: &Value) -> String {
 fn validate_node(value: &Value, schema: &Value, path: &str, causes: &mut Vec<Cause>) {
     let field = if path.is_empty() { "<root>" } else { path.trim_start_matches('.') };
     if value.is_null() {
-        if schema.get("nullable").and_then(Value::as_bool) != Some(true) {
-            if let Some(expected) = schema.get("type").and_then(Value::as_str) {
-                causes.push(invalid(path, value, format!("{field} in body must be of type {expected}: \"null\"")));
-            }
+        if schema.get("nullable").and_then(Value::as_bool) != Some(true)
+            && let Some(expected) = schema.get("type").and_then(Value::as_str)
+        {
+            causes.push(invalid(path, value, format!("{field} in body must be of type {expected}: \"null\"")));
         }
         return;
     }
     let int_or_string = schema.get("x-kubernetes-int-or-string").and_then(Value::as_bool) == Some(true);
     if let Some(expected) = schema.get("type").and_then(Value::as_str) {
         let actual = type_name(value);
-        let ok = actual == expected || (expected == "number" && actual == "integer") || (int_or_string && matches!(actual, "integer" | "string"));
+        let ok = actual == expected
+            || (expected == "number" && actual == "integer")
+            || (int_or_string && matches!(actual, "integer" | "string"));
         if !ok {
             causes.push(invalid(path, value, format!("{field} in body must be of type {expected}: \"{actual}\"")));
             return;
         }
     }
-    if let Some(Value::Array(allowed)) = schema.get("enum") {
-        if !allowed.contains(value) {
-            let list = allowed.iter().map(Value::to_string).collect::<Vec<_>>().join(", ");
-            causes.push(Cause::new(
-                "FieldValueNotSupported",
-                field,
-                format!("Unsupported value: {}: supported values: {list}", short(value)),
-            ));
-        }
+    if let Some(Value::Array(allowed)) = schema.get("enum")
+        && !allowed.contains(value)
+    {
+        let list = allowed.iter().map(Value::to_string).collect::<Vec<_>>().join(", ");
+        causes.push(Cause::new(
+            "FieldValueNotSupported",
+            field,
+            format!("Unsupported value: {}: supported values: {list}", short(value)),
+        ));
     }
     match value {
         Value::Number(n) => {
             let x = n.as_f64().unwrap_or_default();
-            if let Some(min) = schema.get("minimum").and_then(Value::as_f64) {
-                if x < min {
-                    causes.push(invalid(path, value, format!("{field} in body should be greater than or equal to {min}")));
-                }
+            if let Some(min) = schema.get("minimum").and_then(Value::as_f64)
+                && x < min
+            {
+                causes.push(invalid(path, value, format!("{field} in body should be greater than or equal to {min}")));
             }
-            if let Some(max) = schema.get("maximum").and_then(Value::as_f64) {
-                if x > max {
-                    causes.push(invalid(path, value, format!("{field} in body should be less than or equal to {max}")));
-                }
+            if let Some(max) = schema.get("maximum").and_then(Value::as_f64)
+                && x > max
+            {
+                causes.push(invalid(path, value, format!("{field} in body should be less than or equal to {max}")));
             }
         }
         Value::String(s) => {
             let len = s.chars().count() as u64;
-            if let Some(min) = schema.get("minLength").and_then(Value::as_u64) {
-                if len < min {
-                    causes.push(invalid(path, value, format!("{field} in body should be at least {min} chars long")));
-                }
+            if let Some(min) = schema.get("minLength").and_then(Value::as_u64)
+                && len < min
+            {
+                causes.push(invalid(path, value, format!("{field} in body should be at least {min} chars long")));
             }
-            if let Some(max) = schema.get("maxLength").and_then(Value::as_u64) {
-                if len > max {
-                    causes.push(Cause::new("FieldValueTooLong", field, format!("Too long: may not be more than {max} bytes")));
-                }
+            if let Some(max) = schema.get("maxLength").and_then(Value::as_u64)
+                && len > max
+            {
+                causes.push(Cause::new(
+                    "FieldValueTooLong",
+                    field,
+                    format!("Too long: may not be more than {max} bytes"),
+                ));
             }
         }
         Value::Array(items) => {
             let len = items.len() as u64;
-            if let Some(min) = schema.get("minItems").and_then(Value::as_u64) {
-                if len < min {
-                    causes.push(invalid(path, value, format!("{field} in body should have at least {min} items")));
-                }
+            if let Some(min) = schema.get("minItems").and_then(Value::as_u64)
+                && len < min
+            {
+                causes.push(invalid(path, value, format!("{field} in body should have at least {min} items")));
             }
-            if let Some(max) = schema.get("maxItems").and_then(Value::as_u64) {
-                if len > max {
-                    causes.push(Cause::new("FieldValueTooMany", field, format!("Too many: {len}: must have at most {max} items")));
-                }
+            if let Some(max) = schema.get("maxItems").and_then(Value::as_u64)
+                && len > max
+            {
+                causes.push(Cause::new(
+                    "FieldValueTooMany",
+                    field,
+                    format!("Too many: {len}: must have at most {max} items"),
+                ));
             }
             if let Some(item_schema) = schema.get("items") {
                 for (i, item) in items.iter().enumerate() {
@@ -235,7 +246,11 @@ fn validate_object(map: &Map<String, Value>, schema: &Value, path: &str, causes:
     if let Some(Value::Array(required)) = schema.get("required") {
         for r in required.iter().filter_map(Value::as_str) {
             if !map.contains_key(r) {
-                causes.push(Cause::new("FieldValueRequired", format!("{}.{r}", path.trim_start_matches('.')).trim_start_matches('.'), "Required value"));
+                causes.push(Cause::new(
+                    "FieldValueRequired",
+                    format!("{}.{r}", path.trim_start_matches('.')).trim_start_matches('.'),
+                    "Required value",
+                ));
             }
         }
     }

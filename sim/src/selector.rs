@@ -36,14 +36,19 @@ impl LabelSelector {
             } else if let Some((key, rest)) = split_set_op(term, " in ") {
                 Requirement::In(valid_key(key).map_err(|e| bad(&e))?, parse_set(rest).map_err(|e| bad(&e))?)
             } else if let Some((key, value)) = term.split_once("!=") {
-                Requirement::NotIn(valid_key(key).map_err(|e| bad(&e))?, [valid_value(value).map_err(|e| bad(&e))?].into())
+                Requirement::NotIn(
+                    valid_key(key).map_err(|e| bad(&e))?,
+                    [valid_value(value).map_err(|e| bad(&e))?].into(),
+                )
             } else if let Some((key, value)) = term.split_once("==").or_else(|| term.split_once('=')) {
                 Requirement::In(valid_key(key).map_err(|e| bad(&e))?, [valid_value(value).map_err(|e| bad(&e))?].into())
             } else if let Some((key, value)) = term.split_once('>') {
-                let n = value.trim().parse().map_err(|_| bad("for 'gt', 'lt' operators, the value must be an integer"))?;
+                let n =
+                    value.trim().parse().map_err(|_| bad("for 'gt', 'lt' operators, the value must be an integer"))?;
                 Requirement::Greater(valid_key(key).map_err(|e| bad(&e))?, n)
             } else if let Some((key, value)) = term.split_once('<') {
-                let n = value.trim().parse().map_err(|_| bad("for 'gt', 'lt' operators, the value must be an integer"))?;
+                let n =
+                    value.trim().parse().map_err(|_| bad("for 'gt', 'lt' operators, the value must be an integer"))?;
                 Requirement::Less(valid_key(key).map_err(|e| bad(&e))?, n)
             } else {
                 Requirement::Exists(valid_key(term).map_err(|e| bad(&e))?)
@@ -101,7 +106,7 @@ fn parse_set(rest: &str) -> std::result::Result<BTreeSet<String>, String> {
         .strip_prefix('(')
         .and_then(|r| r.strip_suffix(')'))
         .ok_or_else(|| format!("expected a parenthesised set of values, found {rest:?}"))?;
-    inner.split(',').map(|v| valid_value(v)).collect()
+    inner.split(',').map(valid_value).collect()
 }
 
 fn valid_key(key: &str) -> std::result::Result<String, String> {

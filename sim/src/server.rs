@@ -59,7 +59,9 @@ pub struct Sim {
 impl Sim {
     /// Binds the address and starts serving.
     pub async fn start(config: SimConfig) -> Result<Self, StartError> {
-        let listener = TcpListener::bind(config.listen).await.map_err(|source| StartError::Bind { addr: config.listen, source })?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| StartError::Bind { addr: config.listen, source })?;
         let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: config.listen, source })?;
         let store = Arc::new(Store::new(config.store));
         let faults = Arc::new(Faults::default());

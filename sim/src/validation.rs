@@ -103,10 +103,18 @@ pub fn metadata_causes(object: &Value) -> Vec<Cause> {
     if let Some(annotations) = object.pointer("/metadata/annotations").and_then(Value::as_object) {
         for (key, value) in annotations {
             if let Err(e) = qualified_name(key) {
-                causes.push(Cause::new("FieldValueInvalid", "metadata.annotations", format!("Invalid value: {key:?}: {e}")));
+                causes.push(Cause::new(
+                    "FieldValueInvalid",
+                    "metadata.annotations",
+                    format!("Invalid value: {key:?}: {e}"),
+                ));
             }
             if !value.is_string() {
-                causes.push(Cause::new("FieldValueInvalid", "metadata.annotations", format!("Invalid value: {value}: must be a string")));
+                causes.push(Cause::new(
+                    "FieldValueInvalid",
+                    "metadata.annotations",
+                    format!("Invalid value: {value}: must be a string"),
+                ));
             }
         }
     }

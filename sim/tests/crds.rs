@@ -56,7 +56,14 @@ async fn structural_schemas_prune_default_and_validate() {
         other => panic!("{other:?}"),
     }
     let strict = json!({"apiVersion": "examples.weft.dev/v1", "kind": "Widget", "metadata": {"name": "s"}, "spec": {"size": 1, "nope": 1}});
-    let (status, body) = t.raw(Method::POST, "/apis/examples.weft.dev/v1/namespaces/default/widgets?fieldValidation=Strict", "application/json", &strict.to_string()).await;
+    let (status, body) = t
+        .raw(
+            Method::POST,
+            "/apis/examples.weft.dev/v1/namespaces/default/widgets?fieldValidation=Strict",
+            "application/json",
+            &strict.to_string(),
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(body["message"].as_str().unwrap().contains("unknown field \"spec.nope\""));
 }
@@ -67,9 +74,17 @@ async fn printer_columns_appear_in_tables() {
     let widgets = t.install_widgets().await;
     widgets.create(&PostParams::default(), &widget("w", 7)).await.unwrap();
     let accept = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json";
-    let (_, text) = t.raw_text(Method::GET, "/apis/examples.weft.dev/v1/namespaces/default/widgets", &[("Accept", accept)], Vec::new()).await;
+    let (_, text) = t
+        .raw_text(
+            Method::GET,
+            "/apis/examples.weft.dev/v1/namespaces/default/widgets",
+            &[("Accept", accept)],
+            Vec::new(),
+        )
+        .await;
     let table: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let columns: Vec<&str> = table["columnDefinitions"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    let columns: Vec<&str> =
+        table["columnDefinitions"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
     assert_eq!(columns, ["Name", "Size", "Ready", "Age"]);
     assert_eq!(table["rows"][0]["cells"][1], 7);
 }
@@ -84,16 +99,36 @@ async fn deleting_a_crd_terminates_honours_finalizers_and_stops_serving() {
     widgets.create(&PostParams::default(), &widget("plain", 1)).await.unwrap();
     let mut watch = widgets.watch(&WatchParams::default().disable_bookmarks(), "0").await.unwrap().boxed();
 
-    let (status, _) = t.raw(Method::DELETE, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.examples.weft.dev", "application/json", "").await;
+    let (status, _) = t
+        .raw(
+            Method::DELETE,
+            "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.examples.weft.dev",
+            "application/json",
+            "",
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     wait_for(|| async { widgets.get_opt("plain").await.unwrap().is_none() }).await.unwrap();
     let (_, crd) = t.get("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.examples.weft.dev").await;
-    assert!(crd["status"]["conditions"].as_array().unwrap().iter().any(|c| c["type"] == "Terminating" && c["status"] == "True"));
+    assert!(
+        crd["status"]["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["type"] == "Terminating" && c["status"] == "True")
+    );
     let err = widgets.create(&PostParams::default(), &widget("late", 1)).await.unwrap_err();
     assert!(matches!(err, kube::Error::Api(ref e) if e.code == 405), "creates are refused while terminating: {err:?}");
 
-    widgets.patch("held", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"finalizers": null}}))).await.unwrap();
-    wait_for(|| async { t.get("/apis/examples.weft.dev/v1/namespaces/default/widgets").await.0 == StatusCode::NOT_FOUND }).await.unwrap();
+    widgets
+        .patch("held", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"finalizers": null}})))
+        .await
+        .unwrap();
+    wait_for(|| async {
+        t.get("/apis/examples.weft.dev/v1/namespaces/default/widgets").await.0 == StatusCode::NOT_FOUND
+    })
+    .await
+    .unwrap();
     let (status, _) = t.get("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.examples.weft.dev").await;
     assert_eq!(status, StatusCode::NOT_FOUND, "the CRD itself goes once its objects are gone");
     let ended = tokio::time::timeout(Duration::from_secs(5), async {
@@ -112,8 +147,19 @@ async fn a_crd_can_be_recreated_after_deletion() {
     let t = start().await;
     let widgets = t.install_widgets().await;
     widgets.create(&PostParams::default(), &widget("w", 1)).await.unwrap();
-    t.raw(Method::DELETE, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.examples.weft.dev", "application/json", "").await;
-    wait_for(|| async { t.get("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.examples.weft.dev").await.0 == StatusCode::NOT_FOUND }).await.unwrap();
+    t.raw(
+        Method::DELETE,
+        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.examples.weft.dev",
+        "application/json",
+        "",
+    )
+    .await;
+    wait_for(|| async {
+        t.get("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.examples.weft.dev").await.0
+            == StatusCode::NOT_FOUND
+    })
+    .await
+    .unwrap();
     let widgets = t.install_widgets().await;
     assert!(widgets.list(&Default::default()).await.unwrap().items.is_empty(), "objects do not survive their CRD");
     widgets.create(&PostParams::default(), &widget("w", 1)).await.unwrap();
@@ -129,8 +175,19 @@ async fn invalid_crds_are_rejected_with_causes() {
         "spec": {"group": "examples.weft.dev", "scope": "Namespaced", "names": {"plural": "things", "kind": "Thing"},
                  "versions": [{"name": "v1", "served": true, "storage": true}]},
     });
-    let (status, body) = t.raw(Method::POST, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", "application/json", &crd.to_string()).await;
+    let (status, body) = t
+        .raw(
+            Method::POST,
+            "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+            "application/json",
+            &crd.to_string(),
+        )
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let fields: Vec<&str> = body["details"]["causes"].as_array().unwrap().iter().map(|c| c["field"].as_str().unwrap()).collect();
-    assert!(fields.contains(&"metadata.name") && fields.contains(&"spec.versions[0].schema.openAPIV3Schema"), "{fields:?}");
+    let fields: Vec<&str> =
+        body["details"]["causes"].as_array().unwrap().iter().map(|c| c["field"].as_str().unwrap()).collect();
+    assert!(
+        fields.contains(&"metadata.name") && fields.contains(&"spec.versions[0].schema.openAPIV3Schema"),
+        "{fields:?}"
+    );
 }

@@ -36,18 +36,33 @@ async fn delete_with_finalizers_marks_the_object_and_the_last_finalizer_removal_
     let mut w = widget("w", 1);
     w.metadata.finalizers = Some(vec!["weft.dev/a".into(), "weft.dev/b".into()]);
     widgets.create(&PostParams::default(), &w).await.unwrap();
-    let Either::Left(marked) = widgets.delete("w", &DeleteParams::default()).await.unwrap() else { panic!("deletion should wait for finalizers") };
+    let Either::Left(marked) = widgets.delete("w", &DeleteParams::default()).await.unwrap() else {
+        panic!("deletion should wait for finalizers")
+    };
     assert!(marked.metadata.deletion_timestamp.is_some());
     assert_eq!(marked.metadata.generation, Some(2), "the first deletionTimestamp bumps generation");
     let Either::Left(again) = widgets.delete("w", &DeleteParams::default()).await.unwrap() else { panic!() };
     assert_eq!(again.metadata.resource_version, marked.metadata.resource_version, "a repeated delete is a no-op");
 
-    let err = widgets.patch("w", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"finalizers": ["weft.dev/a", "weft.dev/b", "weft.dev/c"]}}))).await.unwrap_err();
+    let err = widgets
+        .patch(
+            "w",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"finalizers": ["weft.dev/a", "weft.dev/b", "weft.dev/c"]}})),
+        )
+        .await
+        .unwrap_err();
     assert!(matches!(err, kube::Error::Api(ref e) if e.code == 422), "no new finalizers while deleting: {err:?}");
 
-    widgets.patch("w", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"finalizers": ["weft.dev/b"]}}))).await.unwrap();
+    widgets
+        .patch("w", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"finalizers": ["weft.dev/b"]}})))
+        .await
+        .unwrap();
     assert!(widgets.get_opt("w").await.unwrap().is_some());
-    widgets.patch("w", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"finalizers": null}}))).await.unwrap();
+    widgets
+        .patch("w", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"finalizers": null}})))
+        .await
+        .unwrap();
     assert!(widgets.get_opt("w").await.unwrap().is_none());
 }
 
@@ -56,7 +71,9 @@ async fn delete_without_finalizers_removes_and_answers_with_a_status() {
     let t = start().await;
     let api = t.configmaps();
     let a = create_cm(&api, "a").await;
-    let Either::Right(status) = api.delete("a", &DeleteParams::default()).await.unwrap() else { panic!("expected a Status") };
+    let Either::Right(status) = api.delete("a", &DeleteParams::default()).await.unwrap() else {
+        panic!("expected a Status")
+    };
     assert_eq!(status.status, Some(kube::core::response::StatusSummary::Success));
     assert_eq!(status.details.unwrap().uid, a.metadata.uid.unwrap());
     assert!(gone(&api, "a").await);
@@ -106,10 +123,16 @@ async fn delete_preconditions_conflict_when_they_do_not_hold() {
     let t = start().await;
     let api = t.configmaps();
     create_cm(&api, "a").await;
-    let params = DeleteParams { preconditions: Some(Preconditions { uid: Some("not-the-uid".into()), resource_version: None }), ..DeleteParams::default() };
+    let params = DeleteParams {
+        preconditions: Some(Preconditions { uid: Some("not-the-uid".into()), resource_version: None }),
+        ..DeleteParams::default()
+    };
     let err = api.delete("a", &params).await.unwrap_err();
     assert!(matches!(err, kube::Error::Api(ref e) if e.code == 409), "{err:?}");
-    let params = DeleteParams { preconditions: Some(Preconditions { uid: None, resource_version: Some("1".into()) }), ..DeleteParams::default() };
+    let params = DeleteParams {
+        preconditions: Some(Preconditions { uid: None, resource_version: Some("1".into()) }),
+        ..DeleteParams::default()
+    };
     assert!(api.delete("a", &params).await.is_err());
 }
 
@@ -118,14 +141,20 @@ async fn creating_in_a_missing_namespace_is_404() {
     let t = start().await;
     let api: Api<ConfigMap> = Api::namespaced(t.client.clone(), "nowhere");
     let err = api.create(&PostParams::default(), &configmap("a", &[])).await.unwrap_err();
-    assert!(matches!(err, kube::Error::Api(ref e) if e.code == 404 && e.message.contains("namespaces \"nowhere\" not found")), "{err:?}");
+    assert!(
+        matches!(err, kube::Error::Api(ref e) if e.code == 404 && e.message.contains("namespaces \"nowhere\" not found")),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
 async fn deleting_a_namespace_terminates_it_and_removes_its_contents() {
     let t = start().await;
     let namespaces: Api<Namespace> = Api::all(t.client.clone());
-    let ns = Namespace { metadata: ObjectMeta { name: Some("doomed".into()), ..ObjectMeta::default() }, ..Namespace::default() };
+    let ns = Namespace {
+        metadata: ObjectMeta { name: Some("doomed".into()), ..ObjectMeta::default() },
+        ..Namespace::default()
+    };
     namespaces.create(&PostParams::default(), &ns).await.unwrap();
     let api: Api<ConfigMap> = Api::namespaced(t.client.clone(), "doomed");
     let mut held = configmap("held", &[]);
@@ -137,7 +166,10 @@ async fn deleting_a_namespace_terminates_it_and_removes_its_contents() {
     let terminating = namespaces.get("doomed").await.unwrap();
     assert_eq!(terminating.status.unwrap().phase.as_deref(), Some("Terminating"));
     let err = api.create(&PostParams::default(), &configmap("late", &[])).await.unwrap_err();
-    assert!(matches!(err, kube::Error::Api(ref e) if e.code == 403), "no new content in a terminating namespace: {err:?}");
+    assert!(
+        matches!(err, kube::Error::Api(ref e) if e.code == 403),
+        "no new content in a terminating namespace: {err:?}"
+    );
     api.patch("held", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"finalizers": null}}))).await.unwrap();
     wait_for(|| async { namespaces.get_opt("doomed").await.unwrap().is_none() }).await.unwrap();
     let err = namespaces.delete("default", &DeleteParams::default()).await.unwrap_err();

@@ -28,7 +28,10 @@ async fn errors_are_status_objects_with_the_real_messages() {
 
     create_cm(&t.configmaps(), "a").await;
     let err = t.configmaps().create(&PostParams::default(), &configmap("a", &[])).await.unwrap_err();
-    assert!(matches!(err, kube::Error::Api(ref e) if e.code == 409 && e.reason == "AlreadyExists" && e.message == "configmaps \"a\" already exists"), "{err:?}");
+    assert!(
+        matches!(err, kube::Error::Api(ref e) if e.code == 409 && e.reason == "AlreadyExists" && e.message == "configmaps \"a\" already exists"),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -49,7 +52,11 @@ async fn generate_name_appends_five_kubernetes_characters() {
 #[case::malformed_json(r#"{"metadata":"#, "application/json", 400)]
 #[case::malformed_yaml("metadata: [", "application/yaml", 400)]
 #[case::wrong_kind(r#"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"a"}}"#, "application/json", 400)]
-#[case::wrong_api_version(r#"{"apiVersion":"apps/v1","kind":"ConfigMap","metadata":{"name":"a"}}"#, "application/json", 400)]
+#[case::wrong_api_version(
+    r#"{"apiVersion":"apps/v1","kind":"ConfigMap","metadata":{"name":"a"}}"#,
+    "application/json",
+    400
+)]
 #[case::no_name(r#"{"metadata":{}}"#, "application/json", 422)]
 #[case::bad_label(r#"{"metadata":{"name":"a","labels":{"a":"-x"}}}"#, "application/json", 422)]
 #[case::protobuf("\u{6b}\u{38}\u{73}\u{0}", "application/vnd.kubernetes.protobuf", 415)]
@@ -89,7 +96,9 @@ async fn discovery_documents_describe_the_served_api() {
     assert_eq!(api["versions"][0], "v1");
     let (_, core) = t.get("/api/v1").await;
     let names: Vec<&str> = core["resources"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
-    for expected in ["namespaces", "configmaps", "secrets", "services", "serviceaccounts", "pods", "pods/status", "events"] {
+    for expected in
+        ["namespaces", "configmaps", "secrets", "services", "serviceaccounts", "pods", "pods/status", "events"]
+    {
         assert!(names.contains(&expected), "{expected} in {names:?}");
     }
     let (_, groups) = t.get("/apis").await;

@@ -14,7 +14,8 @@ use futures::StreamExt;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::runtime::reflector::{self, Store};
-use kube::runtime::{WatchStreamExt, metadata_watcher, watcher};
+use kube::core::PartialObjectMeta;
+use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::json;
 
 const OBJECTS: usize = 50;
@@ -43,7 +44,9 @@ fn snapshot(store: &Store<ConfigMap>) -> BTreeMap<String, String> {
     store
         .state()
         .iter()
-        .map(|cm| (cm.metadata.name.clone().unwrap(), cm.data.as_ref().and_then(|d| d.get("n").cloned()).unwrap_or_default()))
+        .map(|cm| {
+            (cm.metadata.name.clone().unwrap(), cm.data.as_ref().and_then(|d| d.get("n").cloned()).unwrap_or_default())
+        })
         .collect()
 }
 
@@ -97,7 +100,8 @@ async fn metadata_watchers_see_partial_objects() {
     let t = start_with_history(1_000).await;
     let api = t.configmaps();
     api.create(&PostParams::default(), &configmap("a", &[("app", "web")])).await.unwrap();
-    let mut stream = metadata_watcher(api.clone(), watcher::Config::default().labels("app=web")).applied_objects().boxed();
+    let metadata: Api<PartialObjectMeta<ConfigMap>> = Api::namespaced(t.client.clone(), "default");
+    let mut stream = watcher(metadata, watcher::Config::default().labels("app=web")).applied_objects().boxed();
     let first = stream.next().await.unwrap().unwrap();
     assert_eq!(first.metadata.name.as_deref(), Some("a"));
     api.create(&PostParams::default(), &configmap("b", &[("app", "web")])).await.unwrap();

@@ -41,14 +41,20 @@ impl Kubectl {
 
     /// Runs kubectl and returns stdout; panics with stderr when it fails.
     async fn run(&self, args: &[&str]) -> String {
-        let out = tokio::time::timeout(Duration::from_secs(60), self.command(args).output()).await.expect("kubectl hung").unwrap();
+        let out = tokio::time::timeout(Duration::from_secs(60), self.command(args).output())
+            .await
+            .expect("kubectl hung")
+            .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "kubectl {args:?} failed: {stderr}");
         String::from_utf8(out.stdout).unwrap()
     }
 
     async fn run_fails(&self, args: &[&str]) -> String {
-        let out = tokio::time::timeout(Duration::from_secs(60), self.command(args).output()).await.expect("kubectl hung").unwrap();
+        let out = tokio::time::timeout(Duration::from_secs(60), self.command(args).output())
+            .await
+            .expect("kubectl hung")
+            .unwrap();
         assert!(!out.status.success(), "kubectl {args:?} should fail");
         String::from_utf8_lossy(&out.stderr).into_owned()
     }
@@ -101,10 +107,13 @@ async fn kubectl_apply_client_side_with_validation_then_server_side() {
     assert!(ssa.contains("serverside-applied"), "{ssa}");
     let after = k.json(&["get", "widget", "w1", "--show-managed-fields"]).await;
     assert_eq!(after["metadata"]["generation"], before["metadata"]["generation"], "nothing in the spec changed");
-    let managers: Vec<&str> = after["metadata"]["managedFields"].as_array().unwrap().iter().map(|m| m["manager"].as_str().unwrap()).collect();
+    let managers: Vec<&str> =
+        after["metadata"]["managedFields"].as_array().unwrap().iter().map(|m| m["manager"].as_str().unwrap()).collect();
     assert!(managers.contains(&"author"), "{managers:?}");
 
-    let dry = k.run(&["apply", "--server-side", "--dry-run=server", "--field-manager=author", "-f", &fixture("widget.yaml")]).await;
+    let dry = k
+        .run(&["apply", "--server-side", "--dry-run=server", "--field-manager=author", "-f", &fixture("widget.yaml")])
+        .await;
     assert!(dry.contains("(server dry run)"), "{dry}");
 }
 
@@ -122,7 +131,11 @@ async fn kubectl_get_watch_streams_added_modified_and_deleted() {
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut seen = Vec::new();
     let mut next_line = async || {
-        let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await.expect("kubectl printed nothing").unwrap().unwrap();
+        let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+            .await
+            .expect("kubectl printed nothing")
+            .unwrap()
+            .unwrap();
         line.split_whitespace().take(2).map(str::to_owned).collect::<Vec<_>>().join(" ")
     };
     while !seen.iter().any(|l: &String| l == "ADDED before") {
@@ -146,11 +159,22 @@ async fn kubectl_delete_wait_honours_finalizers() {
     let mut cm = common::configmap("held", &[]);
     cm.metadata.finalizers = Some(vec!["weft.dev/hold".into()]);
     api.create(&Default::default(), &cm).await.unwrap();
-    let mut delete = k.command(&["delete", "configmap", "held", "--wait", "--timeout=30s"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut delete = k
+        .command(&["delete", "configmap", "held", "--wait", "--timeout=30s"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     wait_for(|| async { api.get("held").await.unwrap().metadata.deletion_timestamp.is_some() }).await.unwrap();
-    assert!(tokio::time::timeout(Duration::from_millis(300), delete.wait()).await.is_err(), "kubectl waits while a finalizer remains");
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), delete.wait()).await.is_err(),
+        "kubectl waits while a finalizer remains"
+    );
     api.patch("held", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"finalizers": null}}))).await.unwrap();
-    let status = tokio::time::timeout(Duration::from_secs(20), delete.wait()).await.expect("kubectl delete --wait returned").unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(20), delete.wait())
+        .await
+        .expect("kubectl delete --wait returned")
+        .unwrap();
     assert!(status.success());
     assert!(api.get_opt("held").await.unwrap().is_none());
 }
@@ -160,11 +184,16 @@ async fn kubectl_wait_for_a_condition_set_later() {
     let k = Kubectl::start().await;
     let widgets = k.t.install_widgets().await;
     widgets.create(&Default::default(), &common::widget("w", 1)).await.unwrap();
-    let mut waiter = k.command(&["wait", "--for=condition=Ready", "widget/w", "--timeout=30s"]).stdout(Stdio::piped()).spawn().unwrap();
+    let mut waiter = k
+        .command(&["wait", "--for=condition=Ready", "widget/w", "--timeout=30s"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let status = json!({"status": {"conditions": [{"type": "Ready", "status": "True"}]}});
     widgets.patch_status("w", &PatchParams::default(), &Patch::Merge(status)).await.unwrap();
-    let done = tokio::time::timeout(Duration::from_secs(20), waiter.wait()).await.expect("kubectl wait returned").unwrap();
+    let done =
+        tokio::time::timeout(Duration::from_secs(20), waiter.wait()).await.expect("kubectl wait returned").unwrap();
     assert!(done.success());
 }
 
@@ -190,5 +219,9 @@ async fn kustomize_output_applies_cleanly() {
     assert_eq!(secret["data"]["token"], "czNjcjN0");
     k.run(&["delete", "namespace", "shop", "--wait", "--timeout=30s"]).await;
     assert_eq!(k.t.get("/api/v1/namespaces/shop").await.0, http::StatusCode::NOT_FOUND);
-    assert_eq!(k.t.get("/api/v1/namespaces/shop/configmaps/shop-web").await.0, http::StatusCode::NOT_FOUND, "contents go with the namespace");
+    assert_eq!(
+        k.t.get("/api/v1/namespaces/shop/configmaps/shop-web").await.0,
+        http::StatusCode::NOT_FOUND,
+        "contents go with the namespace"
+    );
 }

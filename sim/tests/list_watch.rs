@@ -84,7 +84,8 @@ async fn get_and_list_honour_resource_version_semantics() {
     create_cm(&api, "a").await;
     assert_eq!(api.list(&ListParams::default().at("0")).await.unwrap().items.len(), 1, "RV 0 means any");
     // Over bare TCP: kube-client retries 504s, as it should against a real server.
-    let (status, body) = common::plain_get(t.sim.addr(), "/api/v1/namespaces/default/configmaps?resourceVersion=999999").await;
+    let (status, body) =
+        common::plain_get(t.sim.addr(), "/api/v1/namespaces/default/configmaps?resourceVersion=999999").await;
     assert_eq!(status, 504, "a future RV is too large: {body}");
     assert_eq!(body["details"]["causes"][0]["reason"], "ResourceVersionTooLarge");
 }
@@ -110,7 +111,10 @@ async fn watch_from_a_resource_version_replays_only_later_changes() {
     api.patch("a", &PatchParams::default(), &Patch::Merge(json!({"data": {"x": "1"}}))).await.unwrap();
     let mut stream = api.watch(&WatchParams::default(), &a.metadata.resource_version.unwrap()).await.unwrap().boxed();
     let event = stream.try_next().await.unwrap().unwrap();
-    assert!(matches!(event, WatchEvent::Modified(ref c) if c.data.as_ref().unwrap()["x"] == "1"), "no synthetic ADDED: {event:?}");
+    assert!(
+        matches!(event, WatchEvent::Modified(ref c) if c.data.as_ref().unwrap()["x"] == "1"),
+        "no synthetic ADDED: {event:?}"
+    );
 }
 
 #[tokio::test]
@@ -118,7 +122,8 @@ async fn deleted_carries_the_last_state_under_a_new_resource_version() {
     let t = start().await;
     let api = t.configmaps();
     let a = create_cm(&api, "a").await;
-    let mut stream = api.watch(&WatchParams::default(), &a.metadata.resource_version.clone().unwrap()).await.unwrap().boxed();
+    let mut stream =
+        api.watch(&WatchParams::default(), &a.metadata.resource_version.clone().unwrap()).await.unwrap().boxed();
     api.delete("a", &DeleteParams::default()).await.unwrap();
     match stream.try_next().await.unwrap().unwrap() {
         WatchEvent::Deleted(c) => {
@@ -136,8 +141,12 @@ async fn a_selector_watch_sees_objects_enter_and_leave_as_added_and_deleted() {
     let a = api.create(&PostParams::default(), &configmap("a", &[("app", "web")])).await.unwrap();
     let params = WatchParams::default().labels("app=web");
     let mut stream = api.watch(&params, &a.metadata.resource_version.unwrap()).await.unwrap().boxed();
-    api.patch("a", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"labels": {"app": "db"}}}))).await.unwrap();
-    api.patch("a", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"labels": {"app": "web"}}}))).await.unwrap();
+    api.patch("a", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"labels": {"app": "db"}}})))
+        .await
+        .unwrap();
+    api.patch("a", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"labels": {"app": "web"}}})))
+        .await
+        .unwrap();
     assert!(matches!(stream.try_next().await.unwrap().unwrap(), WatchEvent::Deleted(_)));
     assert!(matches!(stream.try_next().await.unwrap().unwrap(), WatchEvent::Added(_)));
 }
@@ -150,7 +159,10 @@ async fn a_too_old_resource_version_gives_an_error_event_with_410() {
     for i in 0..10 {
         create_cm(&api, &format!("filler-{i}")).await;
     }
-    let path = format!("/api/v1/namespaces/default/configmaps?watch=true&resourceVersion={}", a.metadata.resource_version.unwrap());
+    let path = format!(
+        "/api/v1/namespaces/default/configmaps?watch=true&resourceVersion={}",
+        a.metadata.resource_version.unwrap()
+    );
     let events = t.watch_lines(&path, 1, Duration::from_secs(5)).await;
     assert_eq!(events[0]["type"], "ERROR");
     assert_eq!(events[0]["object"]["code"], 410);
@@ -162,7 +174,10 @@ async fn bookmarks_carry_type_and_resource_version() {
     let t = start().await;
     let api = t.configmaps();
     let a = create_cm(&api, "a").await;
-    let path = format!("/api/v1/namespaces/default/configmaps?watch=true&allowWatchBookmarks=true&resourceVersion={}", a.metadata.resource_version.clone().unwrap());
+    let path = format!(
+        "/api/v1/namespaces/default/configmaps?watch=true&allowWatchBookmarks=true&resourceVersion={}",
+        a.metadata.resource_version.clone().unwrap()
+    );
     let events = t.watch_lines(&path, 1, Duration::from_secs(5)).await;
     assert_eq!(events[0]["type"], "BOOKMARK");
     let object = &events[0]["object"];
@@ -201,7 +216,9 @@ async fn label_selectors_support_set_based_syntax_and_field_selectors_metadata()
     api.create(&PostParams::default(), &configmap("a", &[("app", "web"), ("tier", "front")])).await.unwrap();
     api.create(&PostParams::default(), &configmap("b", &[("app", "db")])).await.unwrap();
     api.create(&PostParams::default(), &configmap("c", &[])).await.unwrap();
-    let names = |l: kube::core::ObjectList<k8s_openapi::api::core::v1::ConfigMap>| -> Vec<String> { l.items.into_iter().map(|c| c.metadata.name.unwrap()).collect() };
+    let names = |l: kube::core::ObjectList<k8s_openapi::api::core::v1::ConfigMap>| -> Vec<String> {
+        l.items.into_iter().map(|c| c.metadata.name.unwrap()).collect()
+    };
     assert_eq!(names(api.list(&ListParams::default().labels("app in (web,db),!tier")).await.unwrap()), ["b"]);
     assert_eq!(names(api.list(&ListParams::default().labels("app")).await.unwrap()), ["a", "b"]);
     assert_eq!(names(api.list(&ListParams::default().labels("app notin (web)")).await.unwrap()), ["b", "c"]);
@@ -215,14 +232,16 @@ async fn tables_and_partial_metadata_are_served_on_request() {
     let t = start().await;
     create_cm(&t.configmaps(), "a").await;
     let accept = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json";
-    let (status, text) = t.raw_text(http::Method::GET, "/api/v1/namespaces/default/configmaps", &[("Accept", accept)], Vec::new()).await;
+    let (status, text) =
+        t.raw_text(http::Method::GET, "/api/v1/namespaces/default/configmaps", &[("Accept", accept)], Vec::new()).await;
     assert_eq!(status, StatusCode::OK);
     let table: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(table["kind"], "Table");
     assert_eq!(table["rows"][0]["cells"][0], "a");
     assert_eq!(table["rows"][0]["cells"][1], 1);
     let accept = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
-    let (_, text) = t.raw_text(http::Method::GET, "/api/v1/namespaces/default/configmaps", &[("Accept", accept)], Vec::new()).await;
+    let (_, text) =
+        t.raw_text(http::Method::GET, "/api/v1/namespaces/default/configmaps", &[("Accept", accept)], Vec::new()).await;
     let list: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(list["kind"], "PartialObjectMetadataList");
     assert!(list["items"][0].get("data").is_none());
@@ -240,7 +259,8 @@ async fn a_closed_watch_resumes_without_losing_or_replaying_events() {
     t.sim.close_watches();
     assert!(stream.next().await.is_none(), "closing ends the stream");
     api.patch("a", &PatchParams::default(), &Patch::Merge(json!({"data": {"n": "2"}}))).await.unwrap();
-    let mut resumed = api.watch(&WatchParams::default(), &seen.metadata.resource_version.unwrap()).await.unwrap().boxed();
+    let mut resumed =
+        api.watch(&WatchParams::default(), &seen.metadata.resource_version.unwrap()).await.unwrap().boxed();
     let WatchEvent::Modified(next) = resumed.try_next().await.unwrap().unwrap() else { panic!("expected MODIFIED") };
     assert_eq!(next.data.unwrap()["n"], "2");
 }

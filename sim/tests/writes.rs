@@ -40,7 +40,10 @@ async fn spec_changes_bump_generation_and_status_through_the_main_resource_is_ig
     let after = widgets.patch("w", &PatchParams::default(), &Patch::Merge(patch)).await.unwrap();
     assert_eq!(after.metadata.generation, Some(2));
     assert!(after.data.get("status").is_none(), "status is only written through /status");
-    let metadata_only = widgets.patch("w", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"labels": {"a": "b"}}}))).await.unwrap();
+    let metadata_only = widgets
+        .patch("w", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"labels": {"a": "b"}}})))
+        .await
+        .unwrap();
     assert_eq!(metadata_only.metadata.generation, Some(2), "metadata changes keep the generation");
 }
 
@@ -66,17 +69,40 @@ async fn a_write_that_changes_nothing_is_not_stored() {
     let mut stream = api.watch(&WatchParams::default().disable_bookmarks(), &rv).await.unwrap().boxed();
     let replaced = api.replace("a", &PostParams::default(), &a).await.unwrap();
     assert_eq!(replaced.metadata.resource_version.as_deref(), Some(rv.as_str()));
-    let patched = api.patch("a", &PatchParams::default(), &Patch::Merge(json!({"data": {"key": "value"}}))).await.unwrap();
+    let patched =
+        api.patch("a", &PatchParams::default(), &Patch::Merge(json!({"data": {"key": "value"}}))).await.unwrap();
     assert_eq!(patched.metadata.resource_version.as_deref(), Some(rv.as_str()));
-    let applied = api.patch("a", &PatchParams::apply("m"), &Patch::Apply(json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"key": "value"}}))).await.unwrap();
+    let applied = api
+        .patch(
+            "a",
+            &PatchParams::apply("m"),
+            &Patch::Apply(json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"key": "value"}})),
+        )
+        .await
+        .unwrap();
     let applied_rv = applied.metadata.resource_version.unwrap();
-    let reapplied = api.patch("a", &PatchParams::apply("m"), &Patch::Apply(json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"key": "value"}}))).await.unwrap();
-    assert_eq!(reapplied.metadata.resource_version.unwrap(), applied_rv, "re-applying the same configuration is a no-op");
+    let reapplied = api
+        .patch(
+            "a",
+            &PatchParams::apply("m"),
+            &Patch::Apply(json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"key": "value"}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        reapplied.metadata.resource_version.unwrap(),
+        applied_rv,
+        "re-applying the same configuration is a no-op"
+    );
     let next = tokio::time::timeout(Duration::from_millis(300), stream.next()).await;
     match next {
         Err(_) => {}
         Ok(Some(Ok(WatchEvent::Modified(m)))) => {
-            assert_eq!(m.metadata.resource_version.unwrap(), applied_rv, "the only event is the apply that added ownership")
+            assert_eq!(
+                m.metadata.resource_version.unwrap(),
+                applied_rv,
+                "the only event is the apply that added ownership"
+            )
         }
         Ok(other) => panic!("unexpected {other:?}"),
     }
@@ -106,17 +132,21 @@ async fn merge_json_and_strategic_patches_apply_by_content_type() {
     let t = start().await;
     let api = t.configmaps();
     create_cm(&api, "a").await;
-    let merged = api.patch("a", &PatchParams::default(), &Patch::Merge(json!({"data": {"key": null, "m": "1"}}))).await.unwrap();
+    let merged =
+        api.patch("a", &PatchParams::default(), &Patch::Merge(json!({"data": {"key": null, "m": "1"}}))).await.unwrap();
     assert_eq!(merged.data.unwrap().into_iter().collect::<Vec<_>>(), [("m".to_owned(), "1".to_owned())]);
-    let ops: json_patch::Patch = serde_json::from_value(json!([{"op": "add", "path": "/data/j", "value": "2"}])).unwrap();
+    let ops: json_patch::Patch =
+        serde_json::from_value(json!([{"op": "add", "path": "/data/j", "value": "2"}])).unwrap();
     let patched = api.patch("a", &PatchParams::default(), &Patch::<()>::Json(ops)).await.unwrap();
     assert_eq!(patched.data.unwrap()["j"], "2");
-    let strategic = api.patch("a", &PatchParams::default(), &Patch::Strategic(json!({"data": {"s": "3"}}))).await.unwrap();
+    let strategic =
+        api.patch("a", &PatchParams::default(), &Patch::Strategic(json!({"data": {"s": "3"}}))).await.unwrap();
     assert_eq!(strategic.data.unwrap().len(), 3);
 
     let widgets = t.install_widgets().await;
     widgets.create(&PostParams::default(), &widget("w", 1)).await.unwrap();
-    let err = widgets.patch("w", &PatchParams::default(), &Patch::Strategic(json!({"spec": {"size": 2}}))).await.unwrap_err();
+    let err =
+        widgets.patch("w", &PatchParams::default(), &Patch::Strategic(json!({"spec": {"size": 2}}))).await.unwrap_err();
     assert_eq!(api_code(&err), 415, "custom resources do not support strategic merge patch");
 }
 
@@ -132,7 +162,8 @@ async fn a_json_patch_test_of_a_missing_field_against_null_passes() {
     .unwrap();
     let patched = api.patch("a", &PatchParams::default(), &Patch::<()>::Json(ops)).await.unwrap();
     assert_eq!(patched.metadata.finalizers.unwrap(), ["weft.dev/test"]);
-    let failing: json_patch::Patch = serde_json::from_value(json!([{"op": "test", "path": "/data/key", "value": "other"}])).unwrap();
+    let failing: json_patch::Patch =
+        serde_json::from_value(json!([{"op": "test", "path": "/data/key", "value": "other"}])).unwrap();
     let err = api.patch("a", &PatchParams::default(), &Patch::<()>::Json(failing)).await.unwrap_err();
     assert_eq!(api_code(&err), 422);
 }
@@ -141,9 +172,17 @@ async fn a_json_patch_test_of_a_missing_field_against_null_passes() {
 async fn server_side_apply_tracks_owners_conflicts_and_removes_dropped_fields() {
     let t = start().await;
     let api = t.configmaps();
-    let cm = |data: serde_json::Value| Patch::Apply(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}, "data": data}));
+    let cm = |data: serde_json::Value| {
+        Patch::Apply(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}, "data": data}))
+    };
     let created = api.patch("a", &PatchParams::apply("alice"), &cm(json!({"a": "1", "b": "2"}))).await.unwrap();
-    let managers: Vec<_> = created.metadata.managed_fields.unwrap().into_iter().map(|m| (m.manager.unwrap(), m.operation.unwrap())).collect();
+    let managers: Vec<_> = created
+        .metadata
+        .managed_fields
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.manager.unwrap(), m.operation.unwrap()))
+        .collect();
     assert_eq!(managers, [("alice".to_owned(), "Apply".to_owned())]);
 
     let err = api.patch("a", &PatchParams::apply("bob"), &cm(json!({"a": "9"}))).await.unwrap_err();
@@ -170,11 +209,14 @@ async fn server_side_apply_validates_its_request() {
     let (status, _) = t.raw(Method::PATCH, path, "application/apply-patch+yaml", &with_managed.to_string()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "managedFields in an apply body");
     let body = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  k: v\n";
-    let (status, _) = t.raw(Method::PATCH, "/api/v1/namespaces/default/configmaps/a", "application/apply-patch+yaml", body).await;
+    let (status, _) =
+        t.raw(Method::PATCH, "/api/v1/namespaces/default/configmaps/a", "application/apply-patch+yaml", body).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "fieldManager is required");
     let (status, created) = t.raw(Method::PATCH, path, "application/apply-patch+yaml", body).await;
     assert_eq!(status, StatusCode::CREATED, "apply of a missing object creates it: {created}");
-    let (status, _) = t.raw(Method::PATCH, "/api/v1/namespaces/default/configmaps/a?force=true", "application/merge-patch+json", "{}").await;
+    let (status, _) = t
+        .raw(Method::PATCH, "/api/v1/namespaces/default/configmaps/a?force=true", "application/merge-patch+json", "{}")
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "force only goes with apply");
 }
 
@@ -186,7 +228,8 @@ async fn server_side_apply_works_on_status() {
     let status = json!({"apiVersion": "examples.weft.dev/v1", "kind": "Widget", "metadata": {"name": "w"}, "status": {"conditions": [{"type": "Ready", "status": "True"}]}});
     let after = widgets.patch_status("w", &PatchParams::apply("ctrl"), &Patch::Apply(status)).await.unwrap();
     assert_eq!(after.data["status"]["conditions"][0]["type"], "Ready");
-    let entry = after.metadata.managed_fields.unwrap().into_iter().find(|m| m.manager.as_deref() == Some("ctrl")).unwrap();
+    let entry =
+        after.metadata.managed_fields.unwrap().into_iter().find(|m| m.manager.as_deref() == Some("ctrl")).unwrap();
     assert_eq!(entry.subresource.as_deref(), Some("status"));
     assert_eq!(after.metadata.generation, Some(1));
 }
@@ -200,7 +243,8 @@ async fn dry_run_validates_and_returns_the_result_without_storing() {
     assert!(api.get_opt("ghost").await.unwrap().is_none());
     let a = create_cm(&api, "a").await;
     let rv = a.metadata.resource_version.clone();
-    let patched = api.patch("a", &PatchParams::default().dry_run(), &Patch::Merge(json!({"data": {"n": "1"}}))).await.unwrap();
+    let patched =
+        api.patch("a", &PatchParams::default().dry_run(), &Patch::Merge(json!({"data": {"n": "1"}}))).await.unwrap();
     assert_eq!(patched.data.unwrap()["n"], "1");
     assert_eq!(api.get("a").await.unwrap().metadata.resource_version, rv);
     let mut bad = a.clone();
@@ -216,7 +260,8 @@ async fn watch_events_follow_every_stored_write_in_order() {
     let t = start().await;
     let api = t.configmaps();
     let a = create_cm(&api, "a").await;
-    let stream = api.watch(&WatchParams::default().disable_bookmarks(), &a.metadata.resource_version.unwrap()).await.unwrap();
+    let stream =
+        api.watch(&WatchParams::default().disable_bookmarks(), &a.metadata.resource_version.unwrap()).await.unwrap();
     for i in 0..20 {
         api.patch("a", &PatchParams::default(), &Patch::Merge(json!({"data": {"n": i.to_string()}}))).await.unwrap();
     }

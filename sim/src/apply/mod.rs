@@ -121,7 +121,8 @@ pub fn track_update(old: Option<&Value>, new: &mut Value, shape: Shape<'_>, writ
             .iter()
             .filter(|p| {
                 !old_fields.contains(p)
-                    || (!new_fields.has_descendant(p) && merge::value_at(old.unwrap_or(&Value::Null), p) != merge::value_at(new, p))
+                    || (!new_fields.has_descendant(p)
+                        && merge::value_at(old.unwrap_or(&Value::Null), p) != merge::value_at(new, p))
             })
             .cloned()
             .collect(),
@@ -156,7 +157,13 @@ pub fn track_update(old: Option<&Value>, new: &mut Value, shape: Shape<'_>, writ
 ///
 /// Returns the merged object with updated `managedFields`, or the conflicts when another manager
 /// owns a field the apply would change and `force` is false.
-pub fn apply(live: &Value, applied: &Value, shape: Shape<'_>, writer: &Writer<'_>, force: bool) -> Result<Value, Vec<Cause>> {
+pub fn apply(
+    live: &Value,
+    applied: &Value,
+    shape: Shape<'_>,
+    writer: &Writer<'_>,
+    force: bool,
+) -> Result<Value, Vec<Cause>> {
     let mut entries = managed_entries(live);
     let applied_fields = FieldSet::of_object(applied, shape);
 
@@ -169,7 +176,15 @@ pub fn apply(live: &Value, applied: &Value, shape: Shape<'_>, writer: &Writer<'_
                 conflicts.push(Cause::new(
                     "FieldManagerConflict",
                     display_path(path),
-                    format!("conflict with \"{}\"{}", entry.manager, if entry.operation == Operation::Update { format!(" using {}", entry.api_version) } else { String::new() }),
+                    format!(
+                        "conflict with \"{}\"{}",
+                        entry.manager,
+                        if entry.operation == Operation::Update {
+                            format!(" using {}", entry.api_version)
+                        } else {
+                            String::new()
+                        }
+                    ),
                 ));
             }
         }
@@ -178,11 +193,8 @@ pub fn apply(live: &Value, applied: &Value, shape: Shape<'_>, writer: &Writer<'_
         return Err(conflicts);
     }
 
-    let previous = entries
-        .iter()
-        .find(|e| writer.owns(e, Operation::Apply))
-        .map(|e| e.fields.clone())
-        .unwrap_or_default();
+    let previous =
+        entries.iter().find(|e| writer.owns(e, Operation::Apply)).map(|e| e.fields.clone()).unwrap_or_default();
     let others = entries
         .iter()
         .filter(|e| !writer.owns(e, Operation::Apply))
@@ -242,7 +254,9 @@ mod tests {
     #[test]
     fn apply_merges_and_records_ownership() {
         let live = json!({"metadata": {"name": "c"}, "data": {"a": "1"}});
-        let out = apply(&live, &json!({"metadata": {"name": "c"}, "data": {"b": "2"}}), Shape::Builtin, &writer("m"), false).unwrap();
+        let out =
+            apply(&live, &json!({"metadata": {"name": "c"}, "data": {"b": "2"}}), Shape::Builtin, &writer("m"), false)
+                .unwrap();
         assert_eq!(out["data"], json!({"a": "1", "b": "2"}));
         let entries = managed_entries(&out);
         assert_eq!(entries.len(), 1);
@@ -251,7 +265,8 @@ mod tests {
 
     #[test]
     fn a_field_its_sole_manager_stops_applying_is_removed() {
-        let first = apply(&json!({}), &json!({"data": {"a": "1", "b": "2"}}), Shape::Builtin, &writer("m"), false).unwrap();
+        let first =
+            apply(&json!({}), &json!({"data": {"a": "1", "b": "2"}}), Shape::Builtin, &writer("m"), false).unwrap();
         let second = apply(&first, &json!({"data": {"a": "1"}}), Shape::Builtin, &writer("m"), false).unwrap();
         assert_eq!(second["data"], json!({"a": "1"}));
     }
@@ -291,8 +306,22 @@ mod tests {
 
     #[test]
     fn associative_lists_merge_by_key() {
-        let first = apply(&json!({}), &json!({"spec": {"containers": [{"name": "a", "image": "x"}]}}), Shape::Builtin, &writer("m1"), false).unwrap();
-        let second = apply(&first, &json!({"spec": {"containers": [{"name": "b", "image": "y"}]}}), Shape::Builtin, &writer("m2"), false).unwrap();
+        let first = apply(
+            &json!({}),
+            &json!({"spec": {"containers": [{"name": "a", "image": "x"}]}}),
+            Shape::Builtin,
+            &writer("m1"),
+            false,
+        )
+        .unwrap();
+        let second = apply(
+            &first,
+            &json!({"spec": {"containers": [{"name": "b", "image": "y"}]}}),
+            Shape::Builtin,
+            &writer("m2"),
+            false,
+        )
+        .unwrap();
         assert_eq!(second["spec"]["containers"].as_array().unwrap().len(), 2);
     }
 }

@@ -28,7 +28,9 @@ impl<'a> Shape<'a> {
         match self {
             Shape::Builtin => Shape::Builtin,
             Shape::Schema(node) => Shape::Schema(node.and_then(|n| {
-                n.get("properties").and_then(|p| p.get(key)).or_else(|| n.get("additionalProperties").filter(|a| a.is_object()))
+                n.get("properties")
+                    .and_then(|p| p.get(key))
+                    .or_else(|| n.get("additionalProperties").filter(|a| a.is_object()))
             })),
         }
     }

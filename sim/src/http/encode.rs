@@ -79,7 +79,13 @@ pub fn object(target: &Target, repr: &Representation, object: &Arc<Value>) -> Ve
         Representation::Metadata => to_vec(&partial_metadata(object)),
         Representation::Table { include_object } => {
             let rv = object.pointer("/metadata/resourceVersion").cloned().unwrap_or(Value::Null);
-            to_vec(&table::table(&target.def, &target.version, std::slice::from_ref(object), include_object, json!({"resourceVersion": rv})))
+            to_vec(&table::table(
+                &target.def,
+                &target.version,
+                std::slice::from_ref(object),
+                include_object,
+                json!({"resourceVersion": rv}),
+            ))
         }
     }
 }
@@ -87,7 +93,9 @@ pub fn object(target: &Target, repr: &Representation, object: &Arc<Value>) -> Ve
 /// A list in the requested representation.
 pub fn list(target: &Target, repr: &Representation, items: &[Arc<Value>], list_meta: Value) -> Vec<u8> {
     match repr {
-        Representation::Table { include_object } => to_vec(&table::table(&target.def, &target.version, items, include_object, list_meta)),
+        Representation::Table { include_object } => {
+            to_vec(&table::table(&target.def, &target.version, items, include_object, list_meta))
+        }
         Representation::Metadata => to_vec(&json!({
             "kind": "PartialObjectMetadataList",
             "apiVersion": "meta.k8s.io/v1",
@@ -142,7 +150,8 @@ pub fn bookmark(target: &Target, repr: &Representation, rv: u64, initial_events_
     if initial_events_end {
         metadata["annotations"] = json!({"k8s.io/initial-events-end": "true"});
     }
-    let mut line = to_vec(&json!({"type": "BOOKMARK", "object": {"kind": kind, "apiVersion": api_version, "metadata": metadata}}));
+    let mut line =
+        to_vec(&json!({"type": "BOOKMARK", "object": {"kind": kind, "apiVersion": api_version, "metadata": metadata}}));
     line.push(b'\n');
     line
 }

@@ -52,20 +52,22 @@ async fn handle(State(app): State<AppState>, request: Request) -> Response {
 
 fn discovery_route(app: &AppState, method: &Method, route: Route) -> Result<Response> {
     if method != Method::GET {
-        return Err(ApiError::MethodNotAllowed(format!("the server does not allow this method on the requested resource ({method})")));
+        return Err(ApiError::MethodNotAllowed(format!(
+            "the server does not allow this method on the requested resource ({method})"
+        )));
     }
     let body = match route {
         Route::Version => discovery::version(),
         Route::Health => return Ok(Response::new(Body::from("ok"))),
         Route::CoreVersions => discovery::core_versions(&app.server_address),
         Route::Groups => discovery::group_list(&app.store.registry()),
-        Route::Group(group) => discovery::group(&app.store.registry(), &group).ok_or_else(|| page_not_found())?,
+        Route::Group(group) => discovery::group(&app.store.registry(), &group).ok_or_else(page_not_found)?,
         Route::ResourceList { group, version } => {
-            discovery::resource_list(&app.store.registry(), &group, &version).ok_or_else(|| page_not_found())?
+            discovery::resource_list(&app.store.registry(), &group, &version).ok_or_else(page_not_found)?
         }
         Route::OpenApiIndex => openapi::index(&app.store.registry(), app.store.current_rv()),
         Route::OpenApiGroupVersion { group, version } => {
-            openapi::group_version(&app.store.registry(), &group, &version).ok_or_else(|| page_not_found())?
+            openapi::group_version(&app.store.registry(), &group, &version).ok_or_else(page_not_found)?
         }
         Route::Resource(_) | Route::NotFound => return Err(page_not_found()),
     };
@@ -81,15 +83,24 @@ fn page_not_found() -> ApiError {
 }
 
 async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes> {
-    let too_large = || ApiError::RequestEntityTooLarge(format!("Request entity too large: limit is {}", params::MAX_BODY_BYTES));
-    let declared = headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+    let too_large =
+        || ApiError::RequestEntityTooLarge(format!("Request entity too large: limit is {}", params::MAX_BODY_BYTES));
+    let declared =
+        headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|len| len > params::MAX_BODY_BYTES) {
         return Err(too_large());
     }
     axum::body::to_bytes(body, params::MAX_BODY_BYTES).await.map_err(|_| too_large())
 }
 
-async fn resource(app: &AppState, method: &Method, uri: &http::Uri, headers: &HeaderMap, body: Body, path: ResourcePath) -> Result<Response> {
+async fn resource(
+    app: &AppState,
+    method: &Method,
+    uri: &http::Uri,
+    headers: &HeaderMap,
+    body: Body,
+    path: ResourcePath,
+) -> Result<Response> {
     let q = params::query(uri);
     let target = app.store.target(&path.group, &path.version, &path.resource, path.namespace.as_deref())?;
     if target.def.namespaced && path.namespace.is_none() && path.name.is_some() {
@@ -109,7 +120,8 @@ async fn resource(app: &AppState, method: &Method, uri: &http::Uri, headers: &He
     match sub {
         None => {}
         Some("status") if target.def.has_status(&target.version) => {}
-        Some("scale") if target.def.version(&target.version).is_some_and(|v| v.scale.is_some()) && *method == Method::GET => {}
+        Some("scale")
+            if target.def.version(&target.version).is_some_and(|v| v.scale.is_some()) && *method == Method::GET => {}
         Some(other) => {
             return Err(ApiError::NotFound {
                 message: format!("the server could not find the requested resource ({other} of {})", target.gr()),
@@ -180,7 +192,8 @@ async fn resource(app: &AppState, method: &Method, uri: &http::Uri, headers: &He
             let listed = app.store.list(&target, &params::list_options(&q)?)?;
             let mut deleted = Vec::new();
             for item in &listed.items {
-                let scoped = Target { namespace: object::meta_str(item, "namespace").map(str::to_owned), ..target.clone() };
+                let scoped =
+                    Target { namespace: object::meta_str(item, "namespace").map(str::to_owned), ..target.clone() };
                 match app.store.delete(&scoped, object::name(item), &opts) {
                     Ok(DeleteOutcome::Deleted(obj) | DeleteOutcome::Pending(obj)) => deleted.push(obj),
                     Err(ApiError::NotFound { .. }) => {}
@@ -190,14 +203,17 @@ async fn resource(app: &AppState, method: &Method, uri: &http::Uri, headers: &He
             let meta = json!({"resourceVersion": app.store.current_rv().to_string()});
             Ok(json_response(StatusCode::OK, encode::list(&target, &repr, &deleted, meta), &[]))
         }
-        _ => Err(ApiError::MethodNotAllowed(format!("the server does not allow this method on the requested resource ({method})"))),
+        _ => Err(ApiError::MethodNotAllowed(format!(
+            "the server does not allow this method on the requested resource ({method})"
+        ))),
     }
 }
 
 /// `autoscaling/v1` Scale of an object whose kind has a scale subresource.
 fn scale(target: &Target, obj: &Value) -> Value {
     let paths = target.def.version(&target.version).and_then(|v| v.scale.clone());
-    let read = |path: Option<&str>| path.and_then(|p| obj.pointer(&p.replace('.', "/"))).cloned().unwrap_or(Value::Null);
+    let read =
+        |path: Option<&str>| path.and_then(|p| obj.pointer(&p.replace('.', "/"))).cloned().unwrap_or(Value::Null);
     json!({
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",

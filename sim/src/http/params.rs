@@ -27,7 +27,9 @@ fn dry_run(q: &Query) -> Result<bool> {
     match q.get("dryRun").map(String::as_str) {
         None | Some("") => Ok(false),
         Some("All") => Ok(true),
-        Some(other) => Err(ApiError::BadRequest(format!("Invalid dryRun value: \"{other}\"; supported values: \"All\""))),
+        Some(other) => {
+            Err(ApiError::BadRequest(format!("Invalid dryRun value: \"{other}\"; supported values: \"All\"")))
+        }
     }
 }
 
@@ -38,7 +40,8 @@ pub fn is_watch(q: &Query) -> bool {
 pub fn selectors(q: &Query, name: Option<&str>) -> Result<Selectors> {
     let mut fields = q.get("fieldSelector").cloned().unwrap_or_default();
     if let Some(name) = name {
-        fields = if fields.is_empty() { format!("metadata.name={name}") } else { format!("{fields},metadata.name={name}") };
+        fields =
+            if fields.is_empty() { format!("metadata.name={name}") } else { format!("{fields},metadata.name={name}") };
     }
     Ok(Selectors {
         labels: LabelSelector::parse(q.get("labelSelector").map_or("", String::as_str))?,
@@ -82,7 +85,9 @@ pub fn write_options(q: &Query, headers: &HeaderMap) -> Result<WriteOptions> {
         Some("Strict") => FieldValidation::Strict,
         Some("Ignore") => FieldValidation::Ignore,
         Some(other) => {
-            return Err(ApiError::BadRequest(format!("fieldValidation parameter unsupported: {other}. Must be one of Ignore, Warn, Strict")));
+            return Err(ApiError::BadRequest(format!(
+                "fieldValidation parameter unsupported: {other}. Must be one of Ignore, Warn, Strict"
+            )));
         }
     };
     Ok(WriteOptions {
@@ -96,9 +101,14 @@ pub fn write_options(q: &Query, headers: &HeaderMap) -> Result<WriteOptions> {
 
 /// DeleteOptions from the query and the (optional) JSON body.
 pub fn delete_options(q: &Query, body: &Bytes) -> Result<DeleteOptions> {
-    let mut opts = DeleteOptions { dry_run: dry_run(q)?, propagation: q.get("propagationPolicy").cloned(), ..DeleteOptions::default() };
+    let mut opts = DeleteOptions {
+        dry_run: dry_run(q)?,
+        propagation: q.get("propagationPolicy").cloned(),
+        ..DeleteOptions::default()
+    };
     if !body.is_empty() {
-        let parsed: Value = serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("invalid DeleteOptions: {e}")))?;
+        let parsed: Value =
+            serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("invalid DeleteOptions: {e}")))?;
         if let Some(p) = parsed.get("propagationPolicy").and_then(Value::as_str) {
             opts.propagation = Some(p.to_owned());
         }
@@ -147,6 +157,7 @@ pub fn decode(body: &Bytes, headers: &HeaderMap) -> Result<Value> {
     if ct.contains("yaml") {
         serde_saphyr::from_slice::<Value>(body).map_err(|e| ApiError::BadRequest(format!("error decoding YAML: {e}")))
     } else {
-        serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("couldn't get version/kind; json parse error: {e}")))
+        serde_json::from_slice(body)
+            .map_err(|e| ApiError::BadRequest(format!("couldn't get version/kind; json parse error: {e}")))
     }
 }

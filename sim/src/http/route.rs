@@ -41,8 +41,12 @@ pub fn parse(path: &str, is_namespaced: impl Fn(&str, &str, &str) -> bool) -> Ro
         ["api", version] => Route::ResourceList { group: String::new(), version: (*version).to_owned() },
         ["apis", group, version] => Route::ResourceList { group: (*group).to_owned(), version: (*version).to_owned() },
         ["openapi", "v3"] => Route::OpenApiIndex,
-        ["openapi", "v3", "api", version] => Route::OpenApiGroupVersion { group: String::new(), version: (*version).to_owned() },
-        ["openapi", "v3", "apis", group, version] => Route::OpenApiGroupVersion { group: (*group).to_owned(), version: (*version).to_owned() },
+        ["openapi", "v3", "api", version] => {
+            Route::OpenApiGroupVersion { group: String::new(), version: (*version).to_owned() }
+        }
+        ["openapi", "v3", "apis", group, version] => {
+            Route::OpenApiGroupVersion { group: (*group).to_owned(), version: (*version).to_owned() }
+        }
         ["api", version, rest @ ..] => resource("", version, rest, &is_namespaced),
         ["apis", group, version, rest @ ..] => resource(group, version, rest, &is_namespaced),
         _ => Route::NotFound,
@@ -55,7 +59,9 @@ fn resource(group: &str, version: &str, rest: &[&str], is_namespaced: &impl Fn(&
         _ => (false, rest),
     };
     let (namespace, rest) = match rest {
-        ["namespaces", ns, res, tail @ ..] if is_namespaced(group, version, res) => (Some((*ns).to_owned()), &[&[*res][..], tail].concat()),
+        ["namespaces", ns, res, tail @ ..] if is_namespaced(group, version, res) => {
+            (Some((*ns).to_owned()), &[&[*res][..], tail].concat())
+        }
         _ => (None, &rest.to_vec()),
     };
     let owned = |s: Option<&&str>| s.map(|s| (*s).to_owned());
@@ -84,12 +90,21 @@ mod tests {
     #[test]
     fn namespaced_and_cluster_paths_are_told_apart() {
         let Route::Resource(p) = parse("/api/v1/namespaces/default/configmaps/a", ns) else { panic!() };
-        assert_eq!((p.namespace.as_deref(), p.resource.as_str(), p.name.as_deref()), (Some("default"), "configmaps", Some("a")));
+        assert_eq!(
+            (p.namespace.as_deref(), p.resource.as_str(), p.name.as_deref()),
+            (Some("default"), "configmaps", Some("a"))
+        );
         let Route::Resource(p) = parse("/api/v1/namespaces/default/status", ns) else { panic!() };
-        assert_eq!((p.namespace, p.resource.as_str(), p.name.as_deref(), p.subresource.as_deref()), (None, "namespaces", Some("default"), Some("status")));
+        assert_eq!(
+            (p.namespace, p.resource.as_str(), p.name.as_deref(), p.subresource.as_deref()),
+            (None, "namespaces", Some("default"), Some("status"))
+        );
         let Route::Resource(p) = parse("/apis/apps/v1/watch/namespaces/x/configmaps", ns) else { panic!() };
         assert!(p.watch_prefix);
         assert_eq!(parse("/apis/a/v1/x/y/z/w", ns), Route::NotFound);
-        assert_eq!(parse("/openapi/v3/apis/apps/v1", ns), Route::OpenApiGroupVersion { group: "apps".into(), version: "v1".into() });
+        assert_eq!(
+            parse("/openapi/v3/apis/apps/v1", ns),
+            Route::OpenApiGroupVersion { group: "apps".into(), version: "v1".into() }
+        );
     }
 }

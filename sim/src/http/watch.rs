@@ -68,11 +68,10 @@ impl WatchStream {
                 () = start.resource_closed.cancelled() => return,
                 () = start.all_closed.cancelled() => return,
                 () = sleep_until(deadline) => {
-                    if self.opts.allow_bookmarks {
-                        if let Some(rv) = self.store.bookmark_rv(&start.live) {
+                    if self.opts.allow_bookmarks
+                        && let Some(rv) = self.store.bookmark_rv(&start.live) {
                             send(encode::bookmark(&self.target, &self.repr, rv, false)).await;
                         }
-                    }
                     return;
                 }
                 _ = ticker.tick(), if self.opts.allow_bookmarks => {

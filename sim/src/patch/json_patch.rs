@@ -6,12 +6,13 @@ use serde_json::Value;
 use super::PatchError;
 
 pub fn apply_json_patch(target: &mut Value, patch: &Value) -> Result<(), PatchError> {
-    let ops = patch
-        .as_array()
-        .ok_or_else(|| PatchError::Malformed("json patch must be an array of operations".into()))?;
+    let ops =
+        patch.as_array().ok_or_else(|| PatchError::Malformed("json patch must be an array of operations".into()))?;
     for (index, op) in ops.iter().enumerate() {
         apply_op(target, op).map_err(|e| match e {
-            PatchError::OperationFailed(m) => PatchError::OperationFailed(format!("the server rejected our request due to an error in our request: operation {index}: {m}")),
+            PatchError::OperationFailed(m) => PatchError::OperationFailed(format!(
+                "the server rejected our request due to an error in our request: operation {index}: {m}"
+            )),
             other => other,
         })?;
     }
@@ -23,9 +24,7 @@ fn field<'a>(op: &'a Value, name: &str) -> Result<&'a Value, PatchError> {
 }
 
 fn path_of(op: &Value, name: &str) -> Result<Vec<String>, PatchError> {
-    let raw = field(op, name)?
-        .as_str()
-        .ok_or_else(|| PatchError::Malformed(format!("\"{name}\" must be a string")))?;
+    let raw = field(op, name)?.as_str().ok_or_else(|| PatchError::Malformed(format!("\"{name}\" must be a string")))?;
     parse_pointer(raw)
 }
 
@@ -33,9 +32,7 @@ fn parse_pointer(raw: &str) -> Result<Vec<String>, PatchError> {
     if raw.is_empty() {
         return Ok(Vec::new());
     }
-    let rest = raw
-        .strip_prefix('/')
-        .ok_or_else(|| PatchError::Malformed(format!("invalid JSON pointer {raw:?}")))?;
+    let rest = raw.strip_prefix('/').ok_or_else(|| PatchError::Malformed(format!("invalid JSON pointer {raw:?}")))?;
     Ok(rest.split('/').map(|t| t.replace("~1", "/").replace("~0", "~")).collect())
 }
 
@@ -134,9 +131,8 @@ fn add(target: &mut Value, path: &[String], value: Value) -> Result<(), PatchErr
 }
 
 fn remove(target: &mut Value, path: &[String]) -> Result<Value, PatchError> {
-    let (last, parent_path) = path
-        .split_last()
-        .ok_or_else(|| PatchError::OperationFailed("cannot remove the whole document".into()))?;
+    let (last, parent_path) =
+        path.split_last().ok_or_else(|| PatchError::OperationFailed("cannot remove the whole document".into()))?;
     match resolve_mut(target, parent_path)? {
         Value::Object(m) => m.remove(last).ok_or_else(|| missing(path)),
         Value::Array(a) => {

@@ -11,9 +11,8 @@ const DELETE_FROM_PRIMITIVE: &str = "$deleteFromPrimitiveList/";
 const SET_ELEMENT_ORDER: &str = "$setElementOrder/";
 
 pub fn apply_strategic_merge_patch(target: &mut Value, patch: &Value) -> Result<(), PatchError> {
-    let patch = patch
-        .as_object()
-        .ok_or_else(|| PatchError::Malformed("strategic merge patch must be a JSON object".into()))?;
+    let patch =
+        patch.as_object().ok_or_else(|| PatchError::Malformed("strategic merge patch must be a JSON object".into()))?;
     merge_map(target, patch)
 }
 
@@ -166,7 +165,10 @@ mod tests {
             "metadata": {"$deleteFromPrimitiveList/finalizers": ["f1"]},
         });
         apply_strategic_merge_patch(&mut doc, &patch).unwrap();
-        assert_eq!(doc, json!({"spec": {"containers": [{"name": "b"}], "m": {"z": 3}}, "metadata": {"finalizers": ["f2"]}}));
+        assert_eq!(
+            doc,
+            json!({"spec": {"containers": [{"name": "b"}], "m": {"z": 3}}, "metadata": {"finalizers": ["f2"]}})
+        );
     }
 
     #[test]

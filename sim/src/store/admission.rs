@@ -11,13 +11,19 @@ use crate::schema;
 use crate::validation::{self, NameRule};
 
 /// Runs every admission step on an object about to be stored; returns warnings for the client.
-pub fn admit(target: &Target, obj: &mut Value, old: Option<&Value>, validation: FieldValidation) -> Result<Vec<String>> {
+pub fn admit(
+    target: &Target,
+    obj: &mut Value,
+    old: Option<&Value>,
+    validation: FieldValidation,
+) -> Result<Vec<String>> {
     let mut warnings = Vec::new();
     default_builtin(&target.def.kind, obj, old.is_none());
     if let Some(schema) = target.def.version(&target.version).and_then(|v| v.schema.as_ref()) {
         let pruned = schema::prune(obj, schema);
         if !pruned.is_empty() {
-            let fields = pruned.iter().map(|p| format!("unknown field \"{}\"", p.trim_start_matches('.'))).collect::<Vec<_>>();
+            let fields =
+                pruned.iter().map(|p| format!("unknown field \"{}\"", p.trim_start_matches('.'))).collect::<Vec<_>>();
             match validation {
                 FieldValidation::Strict => {
                     return Err(ApiError::BadRequest(format!("strict decoding error: {}", fields.join(", "))));
@@ -42,22 +48,26 @@ pub fn admit(target: &Target, obj: &mut Value, old: Option<&Value>, validation: 
         if let Some(old) = old {
             for field in ["/spec/group", "/spec/names/plural"] {
                 if old.pointer(field) != obj.pointer(field) {
-                    causes.push(Cause::new("FieldValueInvalid", field.trim_start_matches('/').replace('/', "."), "Invalid value: field is immutable"));
+                    causes.push(Cause::new(
+                        "FieldValueInvalid",
+                        field.trim_start_matches('/').replace('/', "."),
+                        "Invalid value: field is immutable",
+                    ));
                 }
             }
         }
     }
-    if let Some(old) = old {
-        if object::is_deleting(old) {
-            let before = object::finalizers(old);
-            let added: Vec<String> = object::finalizers(obj).into_iter().filter(|f| !before.contains(f)).collect();
-            if !added.is_empty() {
-                causes.push(Cause::new(
+    if let Some(old) = old
+        && object::is_deleting(old)
+    {
+        let before = object::finalizers(old);
+        let added: Vec<String> = object::finalizers(obj).into_iter().filter(|f| !before.contains(f)).collect();
+        if !added.is_empty() {
+            causes.push(Cause::new(
                     "FieldValueForbidden",
                     "metadata.finalizers",
                     format!("Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers {added:?}"),
                 ));
-            }
         }
     }
     if causes.is_empty() {

@@ -37,20 +37,28 @@ impl Store {
         let mut state = self.lock();
         let key = target.key(name);
         let existing = state.get(target.gr(), &key).cloned().ok_or_else(|| ApiError::not_found(target.gr(), name))?;
-        if let Some(uid) = &opts.precondition_uid {
-            if uid != object::uid(&existing) {
-                let why = format!("Precondition failed: UID in precondition: {uid}, UID in object meta: {}", object::uid(&existing));
-                return Err(ApiError::conflict(target.gr(), name, &why, Vec::new()));
-            }
+        if let Some(uid) = &opts.precondition_uid
+            && uid != object::uid(&existing)
+        {
+            let why = format!(
+                "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+                object::uid(&existing)
+            );
+            return Err(ApiError::conflict(target.gr(), name, &why, Vec::new()));
         }
         if let Some(rv) = &opts.precondition_rv {
             let actual = object::meta_str(&existing, "resourceVersion").unwrap_or_default();
             if rv != actual {
-                let why = format!("Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {actual}");
+                let why = format!(
+                    "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {actual}"
+                );
                 return Err(ApiError::conflict(target.gr(), name, &why, Vec::new()));
             }
         }
-        if target.gr().resource == "namespaces" && target.gr().group.is_empty() && UNDELETABLE_NAMESPACES.contains(&name) {
+        if target.gr().resource == "namespaces"
+            && target.gr().group.is_empty()
+            && UNDELETABLE_NAMESPACES.contains(&name)
+        {
             return Err(ApiError::forbidden(target.gr(), name, "this namespace may not be deleted"));
         }
         let outcome = delete_locked(&mut state, &target.def, &key, opts.propagation.as_deref(), opts.dry_run)?;
@@ -61,7 +69,13 @@ impl Store {
 }
 
 /// Deletes now, or marks for deletion when finalizers (including the policy's) must run first.
-pub(crate) fn delete_locked(state: &mut State, def: &ResourceDef, key: &ObjectKey, propagation: Option<&str>, dry_run: bool) -> Result<DeleteOutcome> {
+pub(crate) fn delete_locked(
+    state: &mut State,
+    def: &ResourceDef,
+    key: &ObjectKey,
+    propagation: Option<&str>,
+    dry_run: bool,
+) -> Result<DeleteOutcome> {
     let existing = state.get(&def.gr, key).cloned().ok_or_else(|| ApiError::not_found(&def.gr, &key.name))?;
     if object::is_deleting(&existing) {
         return Ok(DeleteOutcome::Pending(existing));
@@ -76,14 +90,20 @@ pub(crate) fn delete_locked(state: &mut State, def: &ResourceDef, key: &ObjectKe
                 "DeleteOptions",
                 "meta.k8s.io",
                 "",
-                vec![crate::error::Cause::new("FieldValueNotSupported", "propagationPolicy", format!("Unsupported value: \"{other}\": supported values: \"Foreground\", \"Background\", \"Orphan\""))],
+                vec![crate::error::Cause::new(
+                    "FieldValueNotSupported",
+                    "propagationPolicy",
+                    format!(
+                        "Unsupported value: \"{other}\": supported values: \"Foreground\", \"Background\", \"Orphan\""
+                    ),
+                )],
             ));
         }
     };
-    if let Some(f) = policy_finalizer {
-        if !finalizers.iter().any(|x| x == f) {
-            finalizers.push(f.to_owned());
-        }
+    if let Some(f) = policy_finalizer
+        && !finalizers.iter().any(|x| x == f)
+    {
+        finalizers.push(f.to_owned());
     }
     let namespace_pending = def.gr.resource == "namespaces" && def.gr.group.is_empty();
     if finalizers.is_empty() && !namespace_pending {

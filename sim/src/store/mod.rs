@@ -21,11 +21,11 @@ use tokio_util::sync::CancellationToken;
 
 pub use delete::{DeleteOptions, DeleteOutcome};
 pub(crate) use delete::{FOREGROUND_FINALIZER, ORPHAN_FINALIZER, delete_locked};
-pub(crate) use write::{Tracking, finish_update};
-pub use watch::visible;
 pub use read::{ListOptions, ListResult};
+pub use watch::visible;
 pub use watch::{WatchOptions, WatchStart};
 pub use write::{FieldValidation, PatchKind, WriteOptions, WriteOutcome};
+pub(crate) use write::{Tracking, finish_update};
 
 use crate::builtins;
 use crate::error::{ApiError, Result};
@@ -189,7 +189,11 @@ impl Store {
             .lookup(group, version, resource)
             .ok_or_else(|| not_served(group, version, resource))?
             .clone();
-        Ok(Target { namespace: if def.namespaced { namespace.map(str::to_owned) } else { None }, def, version: version.to_owned() })
+        Ok(Target {
+            namespace: if def.namespaced { namespace.map(str::to_owned) } else { None },
+            def,
+            version: version.to_owned(),
+        })
     }
 
     /// Whether `group/version/resource` is served and namespaced (path routing needs it).
@@ -273,14 +277,26 @@ impl State {
 
     /// Removes an object, emitting DELETED with its last state (`final_state` if the deleting
     /// write changed it, e.g. removed the last finalizer) under the deletion's new RV.
-    pub(crate) fn remove(&mut self, gr: &GroupResource, key: &ObjectKey, final_state: Option<Value>) -> Option<Arc<Value>> {
+    pub(crate) fn remove(
+        &mut self,
+        gr: &GroupResource,
+        key: &ObjectKey,
+        final_state: Option<Value>,
+    ) -> Option<Arc<Value>> {
         let previous = self.objects.get_mut(gr)?.remove(key)?;
         self.rv += 1;
         self.uids.remove(object::uid(&previous));
         let mut last = final_state.unwrap_or_else(|| (*previous).clone());
         object::meta_mut(&mut last).insert("resourceVersion".into(), Value::String(self.rv.to_string()));
         let last = Arc::new(last);
-        self.emit(Event { rv: self.rv, gr: gr.clone(), key: key.clone(), kind: EventKind::Deleted, object: last.clone(), previous: Some(previous) });
+        self.emit(Event {
+            rv: self.rv,
+            gr: gr.clone(),
+            key: key.clone(),
+            kind: EventKind::Deleted,
+            object: last.clone(),
+            previous: Some(previous),
+        });
         Some(last)
     }
 
@@ -327,12 +343,13 @@ impl State {
     /// 404 unless the namespace exists; 403 while it terminates (for creates).
     pub(crate) fn check_namespace(&self, namespace: &str, creating: bool) -> Result<()> {
         let ns_gr = GroupResource::new("", "namespaces");
-        let ns = self
-            .get(&ns_gr, &ObjectKey::new(None, namespace))
-            .ok_or_else(|| ApiError::not_found(&ns_gr, namespace))?;
+        let ns =
+            self.get(&ns_gr, &ObjectKey::new(None, namespace)).ok_or_else(|| ApiError::not_found(&ns_gr, namespace))?;
         if creating && object::is_deleting(ns) {
             return Err(ApiError::Forbidden {
-                message: format!("unable to create new content in namespace {namespace} because it is being terminated"),
+                message: format!(
+                    "unable to create new content in namespace {namespace} because it is being terminated"
+                ),
                 gr: ns_gr,
                 name: namespace.to_owned(),
             });

@@ -75,8 +75,14 @@ impl Store {
             last_key = Some(k.clone());
         }
         let remaining = matching.count();
-        let continue_token = (remaining > 0).then(|| encode_continue(snapshot_rv, last_key.as_ref().expect("a full page has a last key")));
-        Ok(ListResult { items, resource_version: snapshot_rv, continue_token, remaining: (remaining > 0).then_some(remaining) })
+        let continue_token = (remaining > 0)
+            .then(|| encode_continue(snapshot_rv, last_key.as_ref().expect("a full page has a last key")));
+        Ok(ListResult {
+            items,
+            resource_version: snapshot_rv,
+            continue_token,
+            remaining: (remaining > 0).then_some(remaining),
+        })
     }
 }
 
@@ -84,13 +90,14 @@ impl Store {
 fn requested_rv(state: &State, opts: &ListOptions) -> Result<u64> {
     let current = state.rv();
     let Some(raw) = opts.resource_version.as_deref().filter(|rv| !rv.is_empty()) else { return Ok(current) };
-    let rv: u64 = raw
-        .parse()
-        .map_err(|_| ApiError::BadRequest(format!("invalid resource version {raw:?}")))?;
+    let rv: u64 = raw.parse().map_err(|_| ApiError::BadRequest(format!("invalid resource version {raw:?}")))?;
     match opts.resource_version_match.as_deref() {
         Some("Exact") => {
             if rv < state.compacted_through || rv == 0 {
-                return Err(ApiError::Gone(format!("too old resource version: {rv} ({})", state.compacted_through + 1)));
+                return Err(ApiError::Gone(format!(
+                    "too old resource version: {rv} ({})",
+                    state.compacted_through + 1
+                )));
             }
             if rv > current {
                 return Err(ApiError::Timeout(format!("Too large resource version: {rv}, current: {current}")));
@@ -127,7 +134,11 @@ fn encode_continue(rv: u64, key: &ObjectKey) -> String {
 }
 
 fn decode_continue(token: &str) -> Result<(u64, ObjectKey)> {
-    let invalid = || ApiError::BadRequest("continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)".into());
+    let invalid = || {
+        ApiError::BadRequest(
+            "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)".into(),
+        )
+    };
     let mut parts = token.splitn(3, '/');
     let rv = parts.next().and_then(|p| p.parse().ok()).ok_or_else(invalid)?;
     let namespace = parts.next().ok_or_else(invalid)?;

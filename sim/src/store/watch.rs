@@ -44,10 +44,18 @@ impl Store {
         if opts.send_initial_events {
             let mut causes = Vec::new();
             if opts.resource_version_match.as_deref() != Some("NotOlderThan") {
-                causes.push(Cause::new("FieldValueForbidden", "resourceVersionMatch", "Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"));
+                causes.push(Cause::new(
+                    "FieldValueForbidden",
+                    "resourceVersionMatch",
+                    "Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+                ));
             }
             if !opts.allow_bookmarks {
-                causes.push(Cause::new("FieldValueForbidden", "allowWatchBookmarks", "Forbidden: sendInitialEvents requires setting allowWatchBookmarks to true"));
+                causes.push(Cause::new(
+                    "FieldValueForbidden",
+                    "allowWatchBookmarks",
+                    "Forbidden: sendInitialEvents requires setting allowWatchBookmarks to true",
+                ));
             }
             if !causes.is_empty() {
                 return Err(ApiError::invalid("ListOptions", "meta.k8s.io", "", causes));
@@ -60,7 +68,9 @@ impl Store {
         let start_rv = state.rv();
         let from: Option<u64> = match opts.resource_version.as_deref() {
             None | Some("") | Some("0") => None,
-            Some(raw) => Some(raw.parse().map_err(|_| ApiError::BadRequest(format!("invalid resource version {raw:?}")))?),
+            Some(raw) => {
+                Some(raw.parse().map_err(|_| ApiError::BadRequest(format!("invalid resource version {raw:?}")))?)
+            }
         };
         let mut start = WatchStart {
             initial: Vec::new(),
@@ -74,7 +84,10 @@ impl Store {
         match from {
             Some(rv) if !opts.send_initial_events => {
                 if rv < state.compacted_through {
-                    start.expired = Some(ApiError::Gone(format!("too old resource version: {rv} ({})", state.compacted_through + 1)));
+                    start.expired = Some(ApiError::Gone(format!(
+                        "too old resource version: {rv} ({})",
+                        state.compacted_through + 1
+                    )));
                     return Ok(start);
                 }
                 start.initial = state

@@ -64,8 +64,15 @@ pub struct WriteOutcome {
 }
 
 /// Members of `metadata` that only the server sets.
-const SERVER_METADATA: [&str; 7] =
-    ["uid", "resourceVersion", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation", "selfLink"];
+const SERVER_METADATA: [&str; 7] = [
+    "uid",
+    "resourceVersion",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "generation",
+    "selfLink",
+];
 
 impl Store {
     /// POST: create an object.
@@ -79,7 +86,14 @@ impl Store {
     }
 
     /// PUT on the object or its `/status`.
-    pub fn update(&self, target: &Target, name: &str, body: Value, subresource: Option<&str>, opts: &WriteOptions) -> Result<WriteOutcome> {
+    pub fn update(
+        &self,
+        target: &Target,
+        name: &str,
+        body: Value,
+        subresource: Option<&str>,
+        opts: &WriteOptions,
+    ) -> Result<WriteOutcome> {
         check_type(target, &body)?;
         if !object::name(&body).is_empty() && object::name(&body) != name {
             return Err(ApiError::BadRequest(format!(
@@ -88,19 +102,24 @@ impl Store {
             )));
         }
         let mut state = self.lock();
-        let existing = state.get(target.gr(), &target.key(name)).cloned().ok_or_else(|| ApiError::not_found(target.gr(), name))?;
+        let existing =
+            state.get(target.gr(), &target.key(name)).cloned().ok_or_else(|| ApiError::not_found(target.gr(), name))?;
         match object::meta(&body).and_then(|m| m.get("resourceVersion")) {
-            Some(Value::String(rv)) if !rv.is_empty() => {
-                if Some(rv.as_str()) != object::meta_str(&existing, "resourceVersion") {
-                    return Err(ApiError::modified(target.gr(), name));
-                }
+            Some(Value::String(rv))
+                if !rv.is_empty() && Some(rv.as_str()) != object::meta_str(&existing, "resourceVersion") =>
+            {
+                return Err(ApiError::modified(target.gr(), name));
             }
             _ if target.def.is_crd() => {
                 return Err(ApiError::invalid(
                     &target.def.kind,
                     &target.def.gr.group,
                     name,
-                    vec![Cause::new("FieldValueInvalid", "metadata.resourceVersion", "Invalid value: 0x0: must be specified for an update")],
+                    vec![Cause::new(
+                        "FieldValueInvalid",
+                        "metadata.resourceVersion",
+                        "Invalid value: 0x0: must be specified for an update",
+                    )],
                 ));
             }
             _ => {}
@@ -113,7 +132,15 @@ impl Store {
     }
 
     /// PATCH on the object or its `/status`, in any of the four formats.
-    pub fn patch(&self, target: &Target, name: &str, kind: PatchKind, body: Value, subresource: Option<&str>, opts: &WriteOptions) -> Result<WriteOutcome> {
+    pub fn patch(
+        &self,
+        target: &Target,
+        name: &str,
+        kind: PatchKind,
+        body: Value,
+        subresource: Option<&str>,
+        opts: &WriteOptions,
+    ) -> Result<WriteOutcome> {
         if kind == PatchKind::Apply {
             return self.apply(target, name, body, subresource, opts);
         }
@@ -126,7 +153,8 @@ impl Store {
             ));
         }
         let mut state = self.lock();
-        let existing = state.get(target.gr(), &target.key(name)).cloned().ok_or_else(|| ApiError::not_found(target.gr(), name))?;
+        let existing =
+            state.get(target.gr(), &target.key(name)).cloned().ok_or_else(|| ApiError::not_found(target.gr(), name))?;
         let mut patched = (*existing).clone();
         let applied = match kind {
             PatchKind::Merge => {
@@ -142,9 +170,12 @@ impl Store {
         };
         applied.map_err(|e| match e {
             PatchError::Malformed(m) => ApiError::BadRequest(m),
-            PatchError::OperationFailed(m) => {
-                ApiError::invalid(&target.def.kind, &target.def.gr.group, name, vec![Cause::new("FieldValueInvalid", "", m)])
-            }
+            PatchError::OperationFailed(m) => ApiError::invalid(
+                &target.def.kind,
+                &target.def.gr.group,
+                name,
+                vec![Cause::new("FieldValueInvalid", "", m)],
+            ),
         })?;
         check_type(target, &patched)?;
         if object::name(&patched) != name {
@@ -152,7 +183,11 @@ impl Store {
                 &target.def.kind,
                 &target.def.gr.group,
                 name,
-                vec![Cause::new("FieldValueInvalid", "metadata.name", format!("Invalid value: {:?}: field is immutable", object::name(&patched)))],
+                vec![Cause::new(
+                    "FieldValueInvalid",
+                    "metadata.name",
+                    format!("Invalid value: {:?}: field is immutable", object::name(&patched)),
+                )],
             ));
         }
         if object::meta_str(&patched, "resourceVersion") != object::meta_str(&existing, "resourceVersion") {
@@ -166,12 +201,17 @@ impl Store {
     }
 
     /// Server-side apply (`application/apply-patch+yaml`); creates the object if missing.
-    fn apply(&self, target: &Target, name: &str, mut applied: Value, subresource: Option<&str>, opts: &WriteOptions) -> Result<WriteOutcome> {
-        let manager = opts
-            .field_manager
-            .as_deref()
-            .filter(|m| !m.is_empty())
-            .ok_or_else(|| ApiError::BadRequest("PATCH, application/apply-patch+yaml requires fieldManager to be set".into()))?;
+    fn apply(
+        &self,
+        target: &Target,
+        name: &str,
+        mut applied: Value,
+        subresource: Option<&str>,
+        opts: &WriteOptions,
+    ) -> Result<WriteOutcome> {
+        let manager = opts.field_manager.as_deref().filter(|m| !m.is_empty()).ok_or_else(|| {
+            ApiError::BadRequest("PATCH, application/apply-patch+yaml requires fieldManager to be set".into())
+        })?;
         if !applied.is_object() {
             return Err(ApiError::BadRequest("apply patch must be an object".into()));
         }
@@ -186,7 +226,9 @@ impl Store {
         }
         match object::meta_str(&applied, "name") {
             Some(n) if n != name => {
-                return Err(ApiError::BadRequest(format!("the name of the object ({n}) does not match the name on the URL ({name})")));
+                return Err(ApiError::BadRequest(format!(
+                    "the name of the object ({n}) does not match the name on the URL ({name})"
+                )));
             }
             _ => {
                 object::meta_mut(&mut applied).insert("name".into(), Value::String(name.to_owned()));
@@ -194,7 +236,9 @@ impl Store {
         }
         let has_status = target.def.has_status(&target.version);
         if subresource == Some("status") {
-            applied.as_object_mut().map(|m| m.retain(|k, _| matches!(k.as_str(), "apiVersion" | "kind" | "metadata" | "status")));
+            if let Some(m) = applied.as_object_mut() {
+                m.retain(|k, _| matches!(k.as_str(), "apiVersion" | "kind" | "metadata" | "status"))
+            }
         } else if has_status {
             applied.as_object_mut().map(|m| m.remove("status"));
         }
@@ -214,7 +258,8 @@ impl Store {
         let outcome = match existing {
             None if subresource.is_some() => return Err(ApiError::not_found(target.gr(), name)),
             None => {
-                let merged = apply::apply(&Value::Object(Map::new()), &applied, shape, &writer, opts.force).map_err(conflict)?;
+                let merged =
+                    apply::apply(&Value::Object(Map::new()), &applied, shape, &writer, opts.force).map_err(conflict)?;
                 let managed = object::meta(&merged).and_then(|m| m.get("managedFields")).cloned();
                 create_locked(&mut state, target, merged, opts, managed)?
             }
@@ -234,7 +279,11 @@ impl Store {
     /// Wakes the in-process controllers when a write may concern them.
     pub(crate) fn after_write(&self, target: &Target, obj: &Value) {
         let res = target.gr().resource.as_str();
-        if res == "customresourcedefinitions" || res == "namespaces" || object::is_deleting(obj) || !object::owner_uids(obj).is_empty() {
+        if res == "customresourcedefinitions"
+            || res == "namespaces"
+            || object::is_deleting(obj)
+            || !object::owner_uids(obj).is_empty()
+        {
             self.controllers.notify_one();
         }
     }
@@ -265,15 +314,20 @@ pub(crate) fn check_type(target: &Target, body: &Value) -> Result<()> {
         return Err(ApiError::BadRequest("the body of the request must be a JSON object".into()));
     }
     let expected = target.api_version();
-    if let Some(v) = body.get("apiVersion").and_then(Value::as_str).filter(|v| !v.is_empty()) {
-        if v != expected {
-            return Err(ApiError::BadRequest(format!("the API version in the data ({v}) does not match the expected API version ({expected})")));
-        }
+    if let Some(v) = body.get("apiVersion").and_then(Value::as_str).filter(|v| !v.is_empty())
+        && v != expected
+    {
+        return Err(ApiError::BadRequest(format!(
+            "the API version in the data ({v}) does not match the expected API version ({expected})"
+        )));
     }
-    if let Some(k) = body.get("kind").and_then(Value::as_str).filter(|k| !k.is_empty()) {
-        if k != target.def.kind {
-            return Err(ApiError::BadRequest(format!("the kind in the data ({k}) does not match the expected kind ({})", target.def.kind)));
-        }
+    if let Some(k) = body.get("kind").and_then(Value::as_str).filter(|k| !k.is_empty())
+        && k != target.def.kind
+    {
+        return Err(ApiError::BadRequest(format!(
+            "the kind in the data ({k}) does not match the expected kind ({})",
+            target.def.kind
+        )));
     }
     Ok(())
 }
@@ -313,7 +367,13 @@ fn compose(target: &Target, existing: &Value, mut incoming: Value, subresource: 
 }
 
 /// Admits, versions and stores a create. `managed` carries the field ownership an apply computed.
-pub(crate) fn create_locked(state: &mut State, target: &Target, mut obj: Value, opts: &WriteOptions, managed: Option<Value>) -> Result<WriteOutcome> {
+pub(crate) fn create_locked(
+    state: &mut State,
+    target: &Target,
+    mut obj: Value,
+    opts: &WriteOptions,
+    managed: Option<Value>,
+) -> Result<WriteOutcome> {
     if target.def.terminating {
         return Err(ApiError::MethodNotAllowed(format!(
             "create not allowed while custom resource definition is terminating: {}",
@@ -325,10 +385,15 @@ pub(crate) fn create_locked(state: &mut State, target: &Target, mut obj: Value, 
         meta.remove(*field);
     }
     if target.def.namespaced {
-        let namespace = target.namespace.clone().ok_or_else(|| ApiError::BadRequest("the namespace of the object must be set".into()))?;
+        let namespace = target
+            .namespace
+            .clone()
+            .ok_or_else(|| ApiError::BadRequest("the namespace of the object must be set".into()))?;
         match meta.get("namespace").and_then(Value::as_str) {
             Some(ns) if !ns.is_empty() && ns != namespace => {
-                return Err(ApiError::BadRequest("the namespace of the provided object does not match the namespace sent on the request".into()));
+                return Err(ApiError::BadRequest(
+                    "the namespace of the provided object does not match the namespace sent on the request".into(),
+                ));
             }
             _ => {
                 meta.insert("namespace".into(), Value::String(namespace.clone()));
@@ -346,7 +411,11 @@ pub(crate) fn create_locked(state: &mut State, target: &Target, mut obj: Value, 
                 &target.def.kind,
                 &target.def.gr.group,
                 "",
-                vec![Cause::new("FieldValueRequired", "metadata.name", "Required value: name or generateName is required")],
+                vec![Cause::new(
+                    "FieldValueRequired",
+                    "metadata.name",
+                    "Required value: name or generateName is required",
+                )],
             ));
         }
     };
@@ -394,7 +463,8 @@ pub(crate) fn finish_update(
     let warnings = admit(target, &mut new, Some(existing), opts.field_validation)?;
     if target.def.tracks_generation {
         let status_sub = target.def.has_status(&target.version);
-        let spec_changed = object::generation_relevant(&new, status_sub) != object::generation_relevant(existing, status_sub);
+        let spec_changed =
+            object::generation_relevant(&new, status_sub) != object::generation_relevant(existing, status_sub);
         let generation = object::generation(existing) + i64::from(spec_changed);
         object::meta_mut(&mut new).insert("generation".into(), Value::from(generation));
     }

@@ -49,11 +49,18 @@ impl TestSim {
 
     /// A request with a JSON (or other) body; returns status and the decoded body.
     pub async fn raw(&self, method: Method, path: &str, content_type: &str, body: &str) -> (StatusCode, Value) {
-        let (status, text) = self.raw_text(method, path, &[("Content-Type", content_type)], body.as_bytes().to_vec()).await;
+        let (status, text) =
+            self.raw_text(method, path, &[("Content-Type", content_type)], body.as_bytes().to_vec()).await;
         (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
     }
 
-    pub async fn raw_text(&self, method: Method, path: &str, headers: &[(&str, &str)], body: Vec<u8>) -> (StatusCode, String) {
+    pub async fn raw_text(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> (StatusCode, String) {
         let mut builder = Request::builder().method(method).uri(path);
         for (k, v) in headers {
             builder = builder.header(*k, *v);
@@ -96,9 +103,20 @@ impl TestSim {
     /// Creates the Widget CRD and waits until it is served.
     pub async fn install_widgets(&self) -> Api<DynamicObject> {
         let crd: Value = serde_saphyr_value(WIDGETS_CRD);
-        let (status, body) = self.raw(Method::POST, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", "application/json", &crd.to_string()).await;
+        let (status, body) = self
+            .raw(
+                Method::POST,
+                "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+                "application/json",
+                &crd.to_string(),
+            )
+            .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
-        wait_for(|| async { self.get("/apis/examples.weft.dev/v1/namespaces/default/widgets").await.0 == StatusCode::OK }).await.unwrap();
+        wait_for(|| async {
+            self.get("/apis/examples.weft.dev/v1/namespaces/default/widgets").await.0 == StatusCode::OK
+        })
+        .await
+        .unwrap();
         self.widgets("default")
     }
 
