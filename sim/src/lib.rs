@@ -23,7 +23,9 @@
 //! # Known differences from a real API server
 //! The emulator aims to be indistinguishable for controllers; where it knowingly is not:
 //! - No authentication, authorization or admission webhooks; every request is allowed.
-//! - JSON only: protobuf and CBOR bodies are not understood (clients fall back to JSON).
+//! - Responses are always JSON. Protobuf request bodies are decoded for ConfigMap, Secret,
+//!   Namespace and ServiceAccount (what kubectl's `create` generators send for them); other kinds
+//!   and CBOR answer 415 Unsupported Media Type.
 //! - Built-in kinds have no compiled-in schemas: their unknown fields are kept rather than
 //!   dropped or rejected, and `fieldValidation=Strict` only checks CRD objects. Associative lists
 //!   of built-ins (containers by name, ports, conditions, ...) come from a fixed table.
@@ -44,6 +46,7 @@
 //! - `/openapi/v3` documents describe paths and CRD schemas; built-in kinds get an open schema.
 
 mod apply;
+mod base64;
 mod builtins;
 mod controllers;
 mod crd;
@@ -55,6 +58,7 @@ mod kubeconfig;
 mod object;
 mod openapi;
 mod patch;
+mod protobuf;
 mod registry;
 mod schema;
 mod selector;

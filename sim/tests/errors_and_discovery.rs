@@ -59,7 +59,8 @@ async fn generate_name_appends_five_kubernetes_characters() {
 )]
 #[case::no_name(r#"{"metadata":{}}"#, "application/json", 422)]
 #[case::bad_label(r#"{"metadata":{"name":"a","labels":{"a":"-x"}}}"#, "application/json", 422)]
-#[case::protobuf("\u{6b}\u{38}\u{73}\u{0}", "application/vnd.kubernetes.protobuf", 415)]
+#[case::truncated_protobuf("\u{6b}\u{38}\u{73}\u{0}\u{a}\u{7f}", "application/vnd.kubernetes.protobuf", 400)]
+#[case::cbor("\u{a0}", "application/cbor", 415)]
 #[tokio::test]
 async fn bad_input_gets_a_status_error(#[case] body: &str, #[case] content_type: &str, #[case] code: u16) {
     let t = start().await;

@@ -225,3 +225,33 @@ async fn kustomize_output_applies_cleanly() {
         "contents go with the namespace"
     );
 }
+
+#[tokio::test]
+async fn kubectl_create_generators_send_protobuf_that_decodes() {
+    let k = Kubectl::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let module = dir.path().join("plugin.wasm");
+    std::fs::write(&module, b"\0asm\x01\0\0\0 binary payload \xff\xfe").unwrap();
+    k.run(&["create", "namespace", "plugins"]).await;
+    k.run(&[
+        "create",
+        "configmap",
+        "hello",
+        "-n",
+        "plugins",
+        "--from-file",
+        module.to_str().unwrap(),
+        "--from-literal=mode=fast",
+    ])
+    .await;
+    k.run(&["create", "secret", "generic", "token", "-n", "plugins", "--from-literal=token=abc"]).await;
+    k.run(&["create", "serviceaccount", "runner", "-n", "plugins"]).await;
+    let cm = k.json(&["get", "configmap", "hello", "-n", "plugins"]).await;
+    assert_eq!(cm["binaryData"]["plugin.wasm"], "AGFzbQEAAAAgYmluYXJ5IHBheWxvYWQg//4=");
+    assert_eq!(cm["data"]["mode"], "fast");
+    let secret = k.json(&["get", "secret", "token", "-n", "plugins"]).await;
+    assert_eq!(secret["data"]["token"], "YWJj");
+    let ns = k.json(&["get", "namespace", "plugins"]).await;
+    assert_eq!(ns["status"]["phase"], "Active");
+    k.json(&["get", "serviceaccount", "runner", "-n", "plugins"]).await;
+}

@@ -149,7 +149,13 @@ pub fn decode(body: &Bytes, headers: &HeaderMap) -> Result<Value> {
         return Err(ApiError::BadRequest("the body of the request is empty".into()));
     }
     let ct = content_type(headers);
-    if ct.contains("protobuf") || ct.contains("cbor") {
+    if ct.contains("protobuf") {
+        return crate::protobuf::decode(body).map_err(|e| match e {
+            crate::protobuf::ProtobufError::Malformed(m) => ApiError::BadRequest(m),
+            unsupported => ApiError::UnsupportedMediaType(unsupported.to_string()),
+        });
+    }
+    if ct.contains("cbor") {
         return Err(ApiError::UnsupportedMediaType(format!(
             "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got {ct:?})"
         )));

@@ -85,7 +85,7 @@ fn default_builtin(kind: &str, obj: &mut Value, creating: bool) {
                 let data = obj.as_object_mut().map(|m| m.entry("data").or_insert_with(|| json!({})));
                 if let Some(Value::Object(data)) = data {
                     for (k, v) in string_data {
-                        data.insert(k, Value::String(base64(v.as_str().unwrap_or_default().as_bytes())));
+                        data.insert(k, Value::String(crate::base64::encode(v.as_str().unwrap_or_default().as_bytes())));
                     }
                 }
             }
@@ -131,35 +131,9 @@ fn default_builtin(kind: &str, obj: &mut Value, creating: bool) {
     }
 }
 
-/// Standard base64 with padding (Secret `stringData` → `data`).
-fn base64(input: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
-    for chunk in input.chunks(3) {
-        let b = [chunk[0], chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_matches_rfc_4648() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
-    }
 
     #[test]
     fn secret_string_data_becomes_data() {
