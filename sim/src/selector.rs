@@ -64,7 +64,10 @@ impl LabelSelector {
 
     /// Whether an object (its `metadata.labels`) satisfies every requirement.
     pub fn matches(&self, object: &Value) -> bool {
-        let labels = object.pointer("/metadata/labels").and_then(Value::as_object);
+        if self.0.is_empty() {
+            return true;
+        }
+        let labels = object.get("metadata").and_then(|m| m.get("labels")).and_then(Value::as_object);
         let get = |key: &str| labels.and_then(|l| l.get(key)).and_then(Value::as_str);
         self.0.iter().all(|req| match req {
             Requirement::Exists(k) => get(k).is_some(),
@@ -158,8 +161,8 @@ impl FieldSelector {
 
     pub fn matches(&self, object: &Value) -> bool {
         self.0.iter().all(|(field, equal, value)| {
-            let pointer = if field == "metadata.name" { "/metadata/name" } else { "/metadata/namespace" };
-            let actual = object.pointer(pointer).and_then(Value::as_str).unwrap_or("");
+            let member = if field == "metadata.name" { "name" } else { "namespace" };
+            let actual = object.get("metadata").and_then(|m| m.get(member)).and_then(Value::as_str).unwrap_or("");
             (actual == value) == *equal
         })
     }
@@ -178,6 +181,10 @@ pub struct Selectors {
 }
 
 impl Selectors {
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty() && self.fields.0.is_empty()
+    }
+
     pub fn matches(&self, object: &Value) -> bool {
         self.labels.matches(object) && self.fields.matches(object)
     }

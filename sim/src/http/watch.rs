@@ -43,20 +43,22 @@ impl WatchStream {
     }
 
     async fn run(self, mut start: WatchStart, tx: mpsc::Sender<Bytes>) {
-        let send = |line: Vec<u8>| {
+        let send = |line: Bytes| {
             let tx = tx.clone();
-            async move { tx.send(Bytes::from(line)).await.is_ok() }
+            async move { tx.send(line).await.is_ok() }
         };
         if let Some(expired) = start.expired.take() {
-            send(encode::error_event(&expired.to_status())).await;
+            send(encode::error_event(&expired.to_status()).into()).await;
             return;
         }
         for (kind, object) in std::mem::take(&mut start.initial) {
-            if !send(encode::event(&self.target, &self.repr, kind, &object)).await {
+            if !send(encode::event(&self.target, &self.repr, kind, &object).into()).await {
                 return;
             }
         }
-        if start.initial_events_end && !send(encode::bookmark(&self.target, &self.repr, start.start_rv, true)).await {
+        if start.initial_events_end
+            && !send(encode::bookmark(&self.target, &self.repr, start.start_rv, true).into()).await
+        {
             return;
         }
         let deadline = self.timeout.map(|t| Instant::now() + t);
@@ -70,19 +72,22 @@ impl WatchStream {
                 () = sleep_until(deadline) => {
                     if self.opts.allow_bookmarks
                         && let Some(rv) = self.store.bookmark_rv(&start.live) {
-                            send(encode::bookmark(&self.target, &self.repr, rv, false)).await;
+                            send(encode::bookmark(&self.target, &self.repr, rv, false).into()).await;
                         }
                     return;
                 }
                 _ = ticker.tick(), if self.opts.allow_bookmarks => {
                     match self.store.bookmark_rv(&start.live) {
-                        Some(rv) => encode::bookmark(&self.target, &self.repr, rv, false),
+                        Some(rv) => encode::bookmark(&self.target, &self.repr, rv, false).into(),
                         None => continue,
                     }
                 }
                 received = start.live.recv() => match received {
                     Ok(event) => match visible(&event, self.target.namespace.as_deref(), &self.opts.selectors) {
-                        Some((kind, object)) => encode::event(&self.target, &self.repr, kind, &object),
+                        Some((kind, object)) if kind == event.kind && self.shares_stored_encoding(&object) => {
+                            event.encoded.get_or_init(|| encode::event(&self.target, &self.repr, kind, &object).into()).clone()
+                        }
+                        Some((kind, object)) => encode::event(&self.target, &self.repr, kind, &object).into(),
                         None => continue,
                     },
                     // Too far behind: end the stream; the client resumes from its last RV.
@@ -93,6 +98,15 @@ impl WatchStream {
                 return;
             }
         }
+    }
+}
+
+impl WatchStream {
+    /// Whether this watch sends objects exactly as stored (plain JSON at the stored apiVersion),
+    /// so it can share the event's cached encoding.
+    fn shares_stored_encoding(&self, object: &serde_json::Value) -> bool {
+        self.repr == Representation::Json
+            && object.get("apiVersion").and_then(|v| v.as_str()) == Some(self.target.api_version().as_str())
     }
 }
 

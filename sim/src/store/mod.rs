@@ -72,6 +72,9 @@ pub struct Event {
     pub kind: EventKind,
     pub object: Arc<Value>,
     pub previous: Option<Arc<Value>>,
+    /// The event's JSON watch line, encoded once by the first watch that sends it unchanged and
+    /// shared by every other (fan-out to many watchers serializes each object once).
+    pub encoded: std::sync::OnceLock<bytes::Bytes>,
 }
 
 /// Tunables of the store.
@@ -271,7 +274,15 @@ impl State {
         }
         let previous = self.objects.entry(gr.clone()).or_default().insert(key.clone(), obj.clone());
         let kind = if previous.is_some() { EventKind::Modified } else { EventKind::Added };
-        self.emit(Event { rv: self.rv, gr: gr.clone(), key, kind, object: obj.clone(), previous });
+        self.emit(Event {
+            rv: self.rv,
+            gr: gr.clone(),
+            key,
+            kind,
+            object: obj.clone(),
+            previous,
+            encoded: Default::default(),
+        });
         obj
     }
 
@@ -296,6 +307,7 @@ impl State {
             kind: EventKind::Deleted,
             object: last.clone(),
             previous: Some(previous),
+            encoded: Default::default(),
         });
         Some(last)
     }

@@ -64,19 +64,20 @@ impl Store {
             (Some(ns), None) => objects.range(ObjectKey::new(Some(ns), "")..),
             (None, None) => objects.range(..),
         };
+        let select_all = opts.selectors.is_empty();
         let mut matching = range
             .take_while(|(k, _)| target.namespace.as_ref().is_none_or(|ns| &k.namespace == ns))
-            .filter(|(_, v)| opts.selectors.matches(v));
+            .filter(|(_, v)| select_all || opts.selectors.matches(v));
         let limit = opts.limit.filter(|l| *l > 0).unwrap_or(usize::MAX);
         let mut items = Vec::new();
         let mut last_key = None;
         for (k, v) in matching.by_ref().take(limit) {
             items.push(v.clone());
-            last_key = Some(k.clone());
+            last_key = Some(k);
         }
         let remaining = matching.count();
-        let continue_token = (remaining > 0)
-            .then(|| encode_continue(snapshot_rv, last_key.as_ref().expect("a full page has a last key")));
+        let continue_token =
+            (remaining > 0).then(|| encode_continue(snapshot_rv, last_key.expect("a full page has a last key")));
         Ok(ListResult {
             items,
             resource_version: snapshot_rv,
