@@ -85,7 +85,7 @@ pub fn generate_name(prefix: &str) -> String {
 /// Label keys and values, annotation keys: the checks a real server makes on every write.
 pub fn metadata_causes(object: &Value) -> Vec<Cause> {
     let mut causes = Vec::new();
-    if let Some(labels) = object.pointer("/metadata/labels").and_then(Value::as_object) {
+    if let Some(labels) = crate::object::meta(object).and_then(|m| m.get("labels")).and_then(Value::as_object) {
         for (key, value) in labels {
             if let Err(e) = qualified_name(key) {
                 causes.push(Cause::new("FieldValueInvalid", "metadata.labels", format!("Invalid value: {key:?}: {e}")));
@@ -100,7 +100,8 @@ pub fn metadata_causes(object: &Value) -> Vec<Cause> {
             }
         }
     }
-    if let Some(annotations) = object.pointer("/metadata/annotations").and_then(Value::as_object) {
+    if let Some(annotations) = crate::object::meta(object).and_then(|m| m.get("annotations")).and_then(Value::as_object)
+    {
         for (key, value) in annotations {
             if let Err(e) = qualified_name(key) {
                 causes.push(Cause::new(

@@ -59,7 +59,8 @@ impl Writer<'_> {
 
 /// Reads `metadata.managedFields` of an object.
 pub fn managed_entries(object: &Value) -> Vec<ManagedEntry> {
-    let Some(entries) = object.pointer("/metadata/managedFields").and_then(Value::as_array) else {
+    let Some(entries) = crate::object::meta(object).and_then(|m| m.get("managedFields")).and_then(Value::as_array)
+    else {
         return Vec::new();
     };
     entries
