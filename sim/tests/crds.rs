@@ -175,14 +175,7 @@ async fn invalid_crds_are_rejected_with_causes() {
         "spec": {"group": "examples.weft.dev", "scope": "Namespaced", "names": {"plural": "things", "kind": "Thing"},
                  "versions": [{"name": "v1", "served": true, "storage": true}]},
     });
-    let (status, body) = t
-        .raw(
-            Method::POST,
-            "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
-            "application/json",
-            &crd.to_string(),
-        )
-        .await;
+    let (status, body) = t.create_crd(&crd).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let fields: Vec<&str> =
         body["details"]["causes"].as_array().unwrap().iter().map(|c| c["field"].as_str().unwrap()).collect();

@@ -72,23 +72,12 @@ async fn a_write_that_changes_nothing_is_not_stored() {
     let patched =
         api.patch("a", &PatchParams::default(), &Patch::Merge(json!({"data": {"key": "value"}}))).await.unwrap();
     assert_eq!(patched.metadata.resource_version.as_deref(), Some(rv.as_str()));
-    let applied = api
-        .patch(
-            "a",
-            &PatchParams::apply("m"),
-            &Patch::Apply(json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"key": "value"}})),
-        )
-        .await
-        .unwrap();
-    let applied_rv = applied.metadata.resource_version.unwrap();
-    let reapplied = api
-        .patch(
-            "a",
-            &PatchParams::apply("m"),
-            &Patch::Apply(json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"key": "value"}})),
-        )
-        .await
-        .unwrap();
+    let apply = || {
+        let config = json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"key": "value"}});
+        api.patch("a", &PatchParams::apply("m"), &Patch::Apply(config))
+    };
+    let applied_rv = apply().await.unwrap().metadata.resource_version.unwrap();
+    let reapplied = apply().await.unwrap();
     assert_eq!(
         reapplied.metadata.resource_version.unwrap(),
         applied_rv,

@@ -100,17 +100,14 @@ impl TestSim {
         events
     }
 
+    pub async fn create_crd(&self, crd: &Value) -> (StatusCode, Value) {
+        let path = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
+        self.raw(Method::POST, path, "application/json", &crd.to_string()).await
+    }
+
     /// Creates the Widget CRD and waits until it is served.
     pub async fn install_widgets(&self) -> Api<DynamicObject> {
-        let crd: Value = serde_saphyr_value(WIDGETS_CRD);
-        let (status, body) = self
-            .raw(
-                Method::POST,
-                "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
-                "application/json",
-                &crd.to_string(),
-            )
-            .await;
+        let (status, body) = self.create_crd(&serde_saphyr_value(WIDGETS_CRD)).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         wait_for(|| async {
             self.get("/apis/examples.weft.dev/v1/namespaces/default/widgets").await.0 == StatusCode::OK
