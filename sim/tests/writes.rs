@@ -72,10 +72,9 @@ async fn a_write_that_changes_nothing_is_not_stored() {
     let patched =
         api.patch("a", &PatchParams::default(), &Patch::Merge(json!({"data": {"key": "value"}}))).await.unwrap();
     assert_eq!(patched.metadata.resource_version.as_deref(), Some(rv.as_str()));
-    let apply = || {
-        let config = json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"key": "value"}});
-        api.patch("a", &PatchParams::apply("m"), &Patch::Apply(config))
-    };
+    let config = Patch::Apply(json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"key": "value"}}));
+    let apply_params = PatchParams::apply("m");
+    let apply = || api.patch("a", &apply_params, &config);
     let applied_rv = apply().await.unwrap().metadata.resource_version.unwrap();
     let reapplied = apply().await.unwrap();
     assert_eq!(
