@@ -1,7 +1,11 @@
 //! Streams a watch as newline-delimited JSON events: the starting events, then live changes,
 //! bookmarks on an interval, and a clean end on timeout, on a closed watch, or when the client
 //! goes away.
+//!
+//! The response body polls the watch directly (no task or channel in between), so a change
+//! reaches the socket with one wake-up per watcher, and a client that disconnects drops it all.
 
+use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,10 +13,8 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::response::Response;
 use bytes::Bytes;
-use tokio::sync::{broadcast, mpsc};
-use tokio::time::{Instant, MissedTickBehavior};
-use tokio_stream::StreamExt;
-use tokio_stream::wrappers::ReceiverStream;
+use tokio::sync::broadcast;
+use tokio::time::{Instant, Interval, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
 use super::encode::{self, Representation};
@@ -30,83 +32,98 @@ pub struct WatchStream {
     pub shutdown: CancellationToken,
 }
 
-impl WatchStream {
-    pub fn into_response(self, start: WatchStart) -> Response {
-        let (tx, rx) = mpsc::channel::<Bytes>(256);
-        tokio::spawn(self.run(start, tx));
-        let body = Body::from_stream(ReceiverStream::new(rx).map(Ok::<_, Infallible>));
-        Response::builder()
-            .header(http::header::CONTENT_TYPE, "application/json")
-            .header(http::header::CACHE_CONTROL, "no-cache, private")
-            .body(body)
-            .expect("static headers are valid")
-    }
-
-    async fn run(self, mut start: WatchStart, tx: mpsc::Sender<Bytes>) {
-        let send = |line: Bytes| {
-            let tx = tx.clone();
-            async move { tx.send(line).await.is_ok() }
-        };
-        if let Some(expired) = start.expired.take() {
-            send(encode::error_event(&expired.to_status()).into()).await;
-            return;
-        }
-        for (kind, object) in std::mem::take(&mut start.initial) {
-            if !send(encode::event(&self.target, &self.repr, kind, &object).into()).await {
-                return;
-            }
-        }
-        if start.initial_events_end
-            && !send(encode::bookmark(&self.target, &self.repr, start.start_rv, true).into()).await
-        {
-            return;
-        }
-        let deadline = self.timeout.map(|t| Instant::now() + t);
-        let mut ticker = tokio::time::interval_at(Instant::now() + self.bookmark_interval, self.bookmark_interval);
-        ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        loop {
-            let line = tokio::select! {
-                () = self.shutdown.cancelled() => return,
-                () = start.resource_closed.cancelled() => return,
-                () = start.all_closed.cancelled() => return,
-                () = sleep_until(deadline) => {
-                    if self.opts.allow_bookmarks
-                        && let Some(rv) = self.store.bookmark_rv(&start.live) {
-                            send(encode::bookmark(&self.target, &self.repr, rv, false).into()).await;
-                        }
-                    return;
-                }
-                _ = ticker.tick(), if self.opts.allow_bookmarks => {
-                    match self.store.bookmark_rv(&start.live) {
-                        Some(rv) => encode::bookmark(&self.target, &self.repr, rv, false).into(),
-                        None => continue,
-                    }
-                }
-                received = start.live.recv() => match received {
-                    Ok(event) => match visible(&event, self.target.namespace.as_deref(), &self.opts.selectors) {
-                        Some((kind, object)) if kind == event.kind && self.shares_stored_encoding(&object) => {
-                            event.encoded.get_or_init(|| encode::event(&self.target, &self.repr, kind, &object).into()).clone()
-                        }
-                        Some((kind, object)) => encode::event(&self.target, &self.repr, kind, &object).into(),
-                        None => continue,
-                    },
-                    // Too far behind: end the stream; the client resumes from its last RV.
-                    Err(broadcast::error::RecvError::Lagged(_) | broadcast::error::RecvError::Closed) => return,
-                },
-            };
-            if !send(line).await {
-                return;
-            }
-        }
-    }
+/// A watch in progress: what is left to send first, then the live subscription.
+struct Running {
+    watch: WatchStream,
+    start: WatchStart,
+    pending: VecDeque<Bytes>,
+    deadline: Option<Instant>,
+    ticker: Interval,
+    /// The stored apiVersion this watch serves, when events can share their cached encoding.
+    shared_api_version: Option<String>,
+    done: bool,
 }
 
 impl WatchStream {
-    /// Whether this watch sends objects exactly as stored (plain JSON at the stored apiVersion),
-    /// so it can share the event's cached encoding.
-    fn shares_stored_encoding(&self, object: &serde_json::Value) -> bool {
-        self.repr == Representation::Json
-            && object.get("apiVersion").and_then(|v| v.as_str()) == Some(self.target.api_version().as_str())
+    pub fn into_response(self, mut start: WatchStart) -> Response {
+        let mut pending = VecDeque::new();
+        let mut done = false;
+        if let Some(expired) = start.expired.take() {
+            pending.push_back(encode::error_event(&expired.to_status()).into());
+            done = true;
+        } else {
+            for (kind, object) in std::mem::take(&mut start.initial) {
+                pending.push_back(encode::event(&self.target, &self.repr, kind, &object).into());
+            }
+            if start.initial_events_end {
+                pending.push_back(encode::bookmark(&self.target, &self.repr, start.start_rv, true).into());
+            }
+        }
+        let mut ticker = tokio::time::interval_at(Instant::now() + self.bookmark_interval, self.bookmark_interval);
+        ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let running = Running {
+            deadline: self.timeout.map(|t| Instant::now() + t),
+            shared_api_version: (self.repr == Representation::Json).then(|| self.target.api_version()),
+            watch: self,
+            start,
+            pending,
+            ticker,
+            done,
+        };
+        let lines = futures::stream::unfold(running, |mut running| async move {
+            let line = running.next_line().await?;
+            Some((Ok::<_, Infallible>(line), running))
+        });
+        Response::builder()
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .header(http::header::CACHE_CONTROL, "no-cache, private")
+            .body(Body::from_stream(lines))
+            .expect("static headers are valid")
+    }
+}
+
+impl Running {
+    /// The next line to send, or `None` when the watch ends.
+    async fn next_line(&mut self) -> Option<Bytes> {
+        if let Some(line) = self.pending.pop_front() {
+            return Some(line);
+        }
+        if self.done {
+            return None;
+        }
+        let w = &self.watch;
+        loop {
+            tokio::select! {
+                () = w.shutdown.cancelled() => return None,
+                () = self.start.resource_closed.cancelled() => return None,
+                () = self.start.all_closed.cancelled() => return None,
+                () = sleep_until(self.deadline) => {
+                    self.done = true;
+                    // A last bookmark lets the client resume exactly where this watch ended.
+                    let rv = w.opts.allow_bookmarks.then(|| w.store.bookmark_rv(&self.start.live)).flatten()?;
+                    return Some(encode::bookmark(&w.target, &w.repr, rv, false).into());
+                }
+                _ = self.ticker.tick(), if w.opts.allow_bookmarks => {
+                    if let Some(rv) = w.store.bookmark_rv(&self.start.live) {
+                        return Some(encode::bookmark(&w.target, &w.repr, rv, false).into());
+                    }
+                }
+                received = self.start.live.recv() => match received {
+                    Ok(event) => {
+                        let Some((kind, object)) = visible(&event, w.target.namespace.as_deref(), &w.opts.selectors) else {
+                            continue;
+                        };
+                        let stored_version = object.get("apiVersion").and_then(|v| v.as_str());
+                        if kind == event.kind && self.shared_api_version.as_deref().is_some_and(|v| Some(v) == stored_version) {
+                            return Some(event.encoded.get_or_init(|| encode::event(&w.target, &w.repr, kind, &object).into()).clone());
+                        }
+                        return Some(encode::event(&w.target, &w.repr, kind, &object).into());
+                    }
+                    // Too far behind: end the stream; the client resumes from its last RV.
+                    Err(broadcast::error::RecvError::Lagged(_) | broadcast::error::RecvError::Closed) => return None,
+                },
+            }
+        }
     }
 }
 
