@@ -35,7 +35,6 @@
 //!   share storage with only `apiVersion` rewritten (conversion strategy `None`).
 //! - Server-side apply: field sets follow `fieldsV1`, but removing a field a manager stops applying
 //!   leaves an empty parent map in place, and list element order is not rearranged.
-//! - The `/scale` subresource can be read but not written.
 //! - No kubelet, scheduler or workload controllers: Pods stay `Pending`, Deployments never roll
 //!   out. Only the API server's own controllers run (CRD establishment and cleanup, garbage
 //!   collection, namespace termination), asynchronously right after the write that needs them.

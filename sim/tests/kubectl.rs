@@ -255,3 +255,17 @@ async fn kubectl_create_generators_send_protobuf_that_decodes() {
     assert_eq!(ns["status"]["phase"], "Active");
     k.json(&["get", "serviceaccount", "runner", "-n", "plugins"]).await;
 }
+
+#[tokio::test]
+async fn kubectl_scale_writes_through_the_scale_subresource() {
+    let k = Kubectl::start().await;
+    k.run(&["apply", "-f", &fixture("deployment.yaml")]).await;
+    k.run(&["scale", "deployment/web", "--replicas=3"]).await;
+    let deployment = k.json(&["get", "deployment", "web"]).await;
+    assert_eq!(deployment["spec"]["replicas"], 3);
+    assert_eq!(deployment["metadata"]["generation"], 2, "a replica change is a spec change");
+    let scale = k.t.get("/apis/apps/v1/namespaces/default/deployments/web/scale").await.1;
+    assert_eq!((scale["kind"].as_str(), scale["spec"]["replicas"].as_i64()), (Some("Scale"), Some(3)));
+    let err = k.run_fails(&["scale", "deployment/web", "--replicas=-1"]).await;
+    assert!(!err.is_empty());
+}

@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::{ApiError, Result, deleted_status};
 use crate::faults::Faults;
-use crate::store::{DeleteOutcome, Store, Target, WriteOutcome};
+use crate::store::{DeleteOutcome, ScaleWrite, Store, Target, WriteOutcome};
 use crate::{discovery, object, openapi};
 use encode::Representation;
 use route::{ResourcePath, Route};
@@ -120,8 +120,7 @@ async fn resource(
     match sub {
         None => {}
         Some("status") if target.def.has_status(&target.version) => {}
-        Some("scale")
-            if target.def.version(&target.version).is_some_and(|v| v.scale.is_some()) && *method == Method::GET => {}
+        Some("scale") if target.def.version(&target.version).is_some_and(|v| v.scale.is_some()) => {}
         Some(other) => {
             return Err(ApiError::NotFound {
                 message: format!("the server could not find the requested resource ({other} of {})", target.gr()),
@@ -146,11 +145,27 @@ async fn resource(
             };
             Ok(stream.into_response(start))
         }
+        (Method::GET, Some(name)) if sub == Some("scale") => {
+            Ok(json_response(StatusCode::OK, encode::to_vec(&app.store.get_scale(&target, name)?), &[]))
+        }
+        (Method::PUT | Method::PATCH, Some(name)) if sub == Some("scale") => {
+            let how = if method == Method::PUT {
+                ScaleWrite::Replace
+            } else {
+                ScaleWrite::Patch(params::patch_kind(headers)?)
+            };
+            let scale = app.store.write_scale(
+                &target,
+                name,
+                how,
+                params::decode(&body, headers)?,
+                &params::write_options(&q, headers)?,
+            )?;
+            Ok(json_response(StatusCode::OK, encode::to_vec(&scale), &[]))
+        }
         (Method::GET, Some(name)) => {
             let obj = app.store.get(&target, name)?;
-            if sub == Some("scale") {
-                return Ok(json_response(StatusCode::OK, encode::to_vec(&scale(&target, &obj)), &[]));
-            }
+
             Ok(json_response(StatusCode::OK, encode::object(&target, &repr, &obj), &[]))
         }
         (Method::GET, None) => {
@@ -207,29 +222,6 @@ async fn resource(
             "the server does not allow this method on the requested resource ({method})"
         ))),
     }
-}
-
-/// `autoscaling/v1` Scale of an object whose kind has a scale subresource.
-fn scale(target: &Target, obj: &Value) -> Value {
-    let paths = target.def.version(&target.version).and_then(|v| v.scale.clone());
-    let read =
-        |path: Option<&str>| path.and_then(|p| obj.pointer(&p.replace('.', "/"))).cloned().unwrap_or(Value::Null);
-    json!({
-        "kind": "Scale",
-        "apiVersion": "autoscaling/v1",
-        "metadata": {
-            "name": object::name(obj),
-            "namespace": object::meta_str(obj, "namespace"),
-            "uid": object::uid(obj),
-            "resourceVersion": object::meta_str(obj, "resourceVersion"),
-            "creationTimestamp": object::meta_str(obj, "creationTimestamp"),
-        },
-        "spec": {"replicas": read(paths.as_ref().map(|p| p.spec_replicas.as_str()))},
-        "status": {
-            "replicas": read(paths.as_ref().map(|p| p.status_replicas.as_str())),
-            "selector": read(paths.as_ref().and_then(|p| p.label_selector.as_deref())),
-        },
-    })
 }
 
 fn write_response(target: &Target, repr: &Representation, outcome: &WriteOutcome) -> Response {

@@ -8,6 +8,7 @@
 mod admission;
 mod delete;
 mod read;
+mod scale;
 mod watch;
 mod write;
 
@@ -22,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 pub use delete::{DeleteOptions, DeleteOutcome};
 pub(crate) use delete::{FOREGROUND_FINALIZER, ORPHAN_FINALIZER, delete_locked};
 pub use read::{ListOptions, ListResult};
+pub use scale::ScaleWrite;
 pub use watch::visible;
 pub use watch::{WatchOptions, WatchStart};
 pub use write::{FieldValidation, PatchKind, WriteOptions, WriteOutcome};
