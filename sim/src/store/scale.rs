@@ -87,10 +87,10 @@ impl Store {
         let current = to_scale(&paths, &existing);
         let wanted = match how {
             ScaleWrite::Replace => {
-                if let Some(rv) = object::meta_str(&body, "resourceVersion").filter(|rv| !rv.is_empty()) {
-                    if Some(rv) != object::meta_str(&existing, "resourceVersion") {
-                        return Err(ApiError::modified(target.gr(), name));
-                    }
+                if let Some(rv) = object::meta_str(&body, "resourceVersion").filter(|rv| !rv.is_empty())
+                    && Some(rv) != object::meta_str(&existing, "resourceVersion")
+                {
+                    return Err(ApiError::modified(target.gr(), name));
                 }
                 body
             }
