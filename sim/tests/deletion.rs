@@ -175,3 +175,22 @@ async fn deleting_a_namespace_terminates_it_and_removes_its_contents() {
     let err = namespaces.delete("default", &DeleteParams::default()).await.unwrap_err();
     assert!(matches!(err, kube::Error::Api(ref e) if e.code == 403), "{err:?}");
 }
+
+#[tokio::test]
+async fn an_update_can_neither_change_nor_remove_a_deletion_timestamp() {
+    let t = start().await;
+    let api = t.configmaps();
+    let mut held = configmap("held", &[]);
+    held.metadata.finalizers = Some(vec!["weft.dev/hold".into()]);
+    api.create(&PostParams::default(), &held).await.unwrap();
+    let Either::Left(marked) = api.delete("held", &DeleteParams::default()).await.unwrap() else { panic!() };
+    let stamp = marked.metadata.deletion_timestamp.clone();
+    let cleared = api
+        .patch("held", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"deletionTimestamp": null}})))
+        .await
+        .unwrap();
+    assert_eq!(cleared.metadata.deletion_timestamp, stamp);
+    let moved = json!({"metadata": {"deletionTimestamp": "2030-01-01T00:00:00Z"}});
+    let after = api.patch("held", &PatchParams::default(), &Patch::Merge(moved)).await.unwrap();
+    assert_eq!(after.metadata.deletion_timestamp, stamp);
+}

@@ -264,3 +264,24 @@ async fn watch_events_follow_every_stored_write_in_order() {
         .unwrap();
     assert_eq!(seen, (0..20).map(|i| i.to_string()).collect::<Vec<_>>());
 }
+
+#[tokio::test]
+async fn apply_merges_a_crd_map_list_by_its_keys_across_managers() {
+    let t = start().await;
+    let widgets = t.install_widgets().await;
+    widgets.create(&PostParams::default(), &widget("w", 1)).await.unwrap();
+    let condition = |type_: &str, status: &str| {
+        Patch::Apply(json!({
+            "apiVersion": "examples.weft.dev/v1", "kind": "Widget", "metadata": {"name": "w"},
+            "status": {"conditions": [{"type": type_, "status": status}]},
+        }))
+    };
+    widgets.patch_status("w", &PatchParams::apply("loader"), &condition("Loaded", "True")).await.unwrap();
+    let both = widgets.patch_status("w", &PatchParams::apply("watcher"), &condition("Watching", "True")).await.unwrap();
+    let types: Vec<&str> =
+        both.data["status"]["conditions"].as_array().unwrap().iter().map(|c| c["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["Loaded", "Watching"], "x-kubernetes-list-type: map merges by key");
+    let err =
+        widgets.patch_status("w", &PatchParams::apply("watcher"), &condition("Loaded", "False")).await.unwrap_err();
+    assert_eq!(api_code(&err), 409, "the Loaded element's status belongs to loader");
+}
