@@ -184,3 +184,30 @@ async fn invalid_crds_are_rejected_with_causes() {
         "{fields:?}"
     );
 }
+
+#[tokio::test]
+async fn every_served_version_reads_and_writes_the_same_objects() {
+    let t = start().await;
+    let mut crd = common::serde_saphyr_value(common::WIDGETS_CRD);
+    let mut v2 = crd["spec"]["versions"][0].clone();
+    v2["name"] = json!("v2");
+    v2["storage"] = json!(false);
+    crd["spec"]["versions"].as_array_mut().unwrap().push(v2);
+    assert_eq!(t.create_crd(&crd).await.0, StatusCode::CREATED);
+    wait_for(|| async { t.get("/apis/examples.weft.dev/v2/namespaces/default/widgets").await.0 == StatusCode::OK })
+        .await
+        .unwrap();
+    t.widgets("default").create(&PostParams::default(), &widget("w", 1)).await.unwrap();
+    let v2_path = "/apis/examples.weft.dev/v2/namespaces/default/widgets/w";
+    let (status, patched) =
+        t.raw(Method::PATCH, v2_path, "application/merge-patch+json", r#"{"spec":{"size":4}}"#).await;
+    assert_eq!(status, StatusCode::OK, "{patched}");
+    assert_eq!(patched["apiVersion"], "examples.weft.dev/v2");
+    let (_, via_v1) = t.get("/apis/examples.weft.dev/v1/namespaces/default/widgets/w").await;
+    assert_eq!(
+        (via_v1["apiVersion"].as_str(), via_v1["spec"]["size"].as_i64()),
+        (Some("examples.weft.dev/v1"), Some(4))
+    );
+    let (_, groups) = t.get("/apis/examples.weft.dev").await;
+    assert_eq!(groups["preferredVersion"]["version"], "v2", "the highest served version is preferred");
+}

@@ -285,3 +285,17 @@ async fn apply_merges_a_crd_map_list_by_its_keys_across_managers() {
         widgets.patch_status("w", &PatchParams::apply("watcher"), &condition("Loaded", "False")).await.unwrap_err();
     assert_eq!(api_code(&err), 409, "the Loaded element's status belongs to loader");
 }
+
+#[tokio::test]
+async fn a_patch_carrying_a_resource_version_is_conditional_and_one_removing_it_is_not() {
+    let t = start().await;
+    let api = t.configmaps();
+    let a = create_cm(&api, "a").await;
+    let stale = json!({"metadata": {"resourceVersion": "1"}, "data": {"x": "1"}});
+    assert_eq!(api_code(&api.patch("a", &PatchParams::default(), &Patch::Merge(stale)).await.unwrap_err()), 409);
+    let current = json!({"metadata": {"resourceVersion": a.metadata.resource_version}, "data": {"x": "2"}});
+    api.patch("a", &PatchParams::default(), &Patch::Merge(current)).await.unwrap();
+    let unconditional = json!({"metadata": {"resourceVersion": null}, "data": {"x": "3"}});
+    let patched = api.patch("a", &PatchParams::default(), &Patch::Merge(unconditional)).await.unwrap();
+    assert_eq!(patched.data.unwrap()["x"], "3");
+}

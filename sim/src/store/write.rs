@@ -155,7 +155,9 @@ impl Store {
         let mut state = self.lock();
         let existing =
             state.get(target.gr(), &target.key(name)).cloned().ok_or_else(|| ApiError::not_found(target.gr(), name))?;
+        // Patches apply to the object as served at the requested version.
         let mut patched = (*existing).clone();
+        patched["apiVersion"] = Value::String(target.api_version());
         let applied = match kind {
             PatchKind::Merge => {
                 if !body.is_object() {
@@ -190,7 +192,10 @@ impl Store {
                 )],
             ));
         }
-        if object::meta_str(&patched, "resourceVersion") != object::meta_str(&existing, "resourceVersion") {
+        // A resourceVersion the patch sets is a precondition; one it removes makes it unconditional.
+        if let Some(rv) = object::meta_str(&patched, "resourceVersion")
+            && Some(rv) != object::meta_str(&existing, "resourceVersion")
+        {
             return Err(ApiError::modified(target.gr(), name));
         }
         let new = compose(target, &existing, patched, subresource);
