@@ -124,8 +124,10 @@ fn crds(state: &mut State) -> bool {
     }
 
     for (key, crd_obj) in crd_objects {
-        if !crd::validate(&crd_obj).is_empty() {
-            continue;
+        let cleaned_up =
+            object::is_deleting(&crd_obj) && !object::finalizers(&crd_obj).iter().any(|f| f == crd::CLEANUP_FINALIZER);
+        if cleaned_up || !crd::validate(&crd_obj).is_empty() {
+            continue; // Its objects are gone and it waits only for other finalizers.
         }
         let def = crd::to_def(&crd_obj);
         let gr = def.gr.clone();
@@ -200,8 +202,14 @@ fn namespaces(state: &mut State) -> bool {
             .map(|(gr, k, _)| (gr.clone(), k.clone()))
             .collect();
         if contents.is_empty() {
-            state.remove(&ns_gr, &ns_key, None);
-            changed = true;
+            // The `kubernetes` finalizer is done; metadata finalizers may still hold the namespace.
+            if let Some(ns) = state.get(&ns_gr, &ns_key).cloned()
+                && ns.pointer("/spec/finalizers").and_then(Value::as_array).is_some_and(|f| !f.is_empty())
+            {
+                let mut new = (*ns).clone();
+                new["spec"]["finalizers"] = Value::Array(Vec::new());
+                changed |= server_update(state, &ns_gr, &ns_key, new, None, "namespace-controller");
+            }
             continue;
         }
         for (gr, key) in contents {

@@ -51,6 +51,14 @@ pub fn set_finalizers(object: &mut Value, finalizers: &[String]) {
     }
 }
 
+/// Whether a deleting object may go now: no metadata finalizers, and for a namespace no
+/// `spec.finalizers` (the namespace controller clears those once the namespace is empty).
+pub fn finalized(object: &Value) -> bool {
+    let spec_pending = object.get("kind").and_then(Value::as_str) == Some("Namespace")
+        && object.pointer("/spec/finalizers").and_then(Value::as_array).is_some_and(|f| !f.is_empty());
+    finalizers(object).is_empty() && !spec_pending
+}
+
 /// The uids an object names in `metadata.ownerReferences`.
 pub fn owner_uids(object: &Value) -> Vec<String> {
     meta(object)

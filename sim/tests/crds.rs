@@ -211,3 +211,30 @@ async fn every_served_version_reads_and_writes_the_same_objects() {
     let (_, groups) = t.get("/apis/examples.weft.dev").await;
     assert_eq!(groups["preferredVersion"]["version"], "v2", "the highest served version is preferred");
 }
+
+#[tokio::test]
+async fn a_crd_held_by_another_finalizer_stops_serving_and_settles() {
+    let t = start().await;
+    let widgets = t.install_widgets().await;
+    widgets.create(&PostParams::default(), &widget("w", 1)).await.unwrap();
+    let crd_path = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.examples.weft.dev";
+    let (_, crd) = t.get(crd_path).await;
+    let mut finalizers = crd["metadata"]["finalizers"].clone();
+    finalizers.as_array_mut().unwrap().push(json!("weft.dev/hold"));
+    let hold = json!({"metadata": {"finalizers": finalizers}}).to_string();
+    assert_eq!(t.raw(Method::PATCH, crd_path, "application/merge-patch+json", &hold).await.0, StatusCode::OK);
+    t.raw(Method::DELETE, crd_path, "application/json", "").await;
+    wait_for(|| async {
+        t.get("/apis/examples.weft.dev/v1/namespaces/default/widgets").await.0 == StatusCode::NOT_FOUND
+    })
+    .await
+    .unwrap();
+    let settled = t.sim.store().current_rv();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(t.sim.store().current_rv(), settled, "the controllers settle instead of re-serving the resource");
+    let (_, crd) = t.get(crd_path).await;
+    assert_eq!(crd["metadata"]["finalizers"], json!(["weft.dev/hold"]));
+    let release = json!({"metadata": {"finalizers": null}}).to_string();
+    t.raw(Method::PATCH, crd_path, "application/merge-patch+json", &release).await;
+    assert_eq!(t.get(crd_path).await.0, StatusCode::NOT_FOUND);
+}

@@ -194,3 +194,33 @@ async fn an_update_can_neither_change_nor_remove_a_deletion_timestamp() {
     let after = api.patch("held", &PatchParams::default(), &Patch::Merge(moved)).await.unwrap();
     assert_eq!(after.metadata.deletion_timestamp, stamp);
 }
+
+#[tokio::test]
+async fn a_namespace_with_a_metadata_finalizer_stays_terminating_until_it_is_removed() {
+    let t = start().await;
+    let namespaces: Api<Namespace> = Api::all(t.client.clone());
+    let ns = Namespace {
+        metadata: ObjectMeta {
+            name: Some("held".into()),
+            finalizers: Some(vec!["weft.dev/hold".into()]),
+            ..ObjectMeta::default()
+        },
+        ..Namespace::default()
+    };
+    namespaces.create(&PostParams::default(), &ns).await.unwrap();
+    let api: Api<ConfigMap> = Api::namespaced(t.client.clone(), "held");
+    create_cm(&api, "content").await;
+    namespaces.delete("held", &DeleteParams::default()).await.unwrap();
+    wait_for(|| gone(&api, "content")).await.unwrap();
+    wait_for(|| async {
+        namespaces.get("held").await.unwrap().spec.unwrap().finalizers.unwrap_or_default().is_empty()
+    })
+    .await
+    .unwrap();
+    assert!(namespaces.get_opt("held").await.unwrap().is_some(), "the metadata finalizer holds it");
+    namespaces
+        .patch("held", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"finalizers": null}})))
+        .await
+        .unwrap();
+    assert!(namespaces.get_opt("held").await.unwrap().is_none());
+}

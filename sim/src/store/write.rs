@@ -494,7 +494,7 @@ pub(crate) fn finish_update(
         return Ok(WriteOutcome { object: Arc::new(new), created: false, warnings });
     }
     let key = target.key(object::name(existing));
-    let object = if object::is_deleting(&new) && object::finalizers(&new).is_empty() {
+    let object = if object::is_deleting(&new) && object::finalized(&new) {
         state.remove(target.gr(), &key, Some(new)).unwrap_or_else(|| existing.clone())
     } else {
         state.put(target.gr(), key, new)
