@@ -161,3 +161,17 @@ async fn secrets_turn_string_data_into_data() {
     assert_eq!(secret["data"]["user"], "YWRtaW4=");
     assert!(secret.get("stringData").is_none());
 }
+
+#[tokio::test]
+async fn configmaps_hold_at_most_one_mebibyte() {
+    let t = start().await;
+    let fits = format!(r#"{{"metadata":{{"name":"fits"}},"data":{{"k":"{}"}}}}"#, "x".repeat(1024 * 1024 - 1));
+    assert_eq!(
+        t.raw(Method::POST, "/api/v1/namespaces/default/configmaps", "application/json", &fits).await.0,
+        StatusCode::CREATED
+    );
+    let big = format!(r#"{{"metadata":{{"name":"big"}},"data":{{"k":"{}"}}}}"#, "x".repeat(1024 * 1024));
+    let (status, body) = t.raw(Method::POST, "/api/v1/namespaces/default/configmaps", "application/json", &big).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body["message"].as_str().unwrap().contains("Too long: must have at most 1048576 bytes"), "{body}");
+}

@@ -41,13 +41,16 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn handle(State(app): State<AppState>, request: Request) -> Response {
+    let started = std::time::Instant::now();
     let (parts, body) = request.into_parts();
     let route = route::parse(parts.uri.path(), |g, v, r| app.store.is_namespaced(g, v, r));
     let result = match route {
         Route::Resource(path) => resource(&app, &parts.method, &parts.uri, &parts.headers, body, path).await,
         other => discovery_route(&app, &parts.method, other),
     };
-    result.unwrap_or_else(|e| error_response(&e))
+    let response = result.unwrap_or_else(|e| error_response(&e));
+    tracing::debug!(method = %parts.method, uri = %parts.uri, status = response.status().as_u16(), elapsed = ?started.elapsed(), "request");
+    response
 }
 
 fn discovery_route(app: &AppState, method: &Method, route: Route) -> Result<Response> {

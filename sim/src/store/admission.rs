@@ -40,6 +40,9 @@ pub fn admit(
         causes.push(Cause::new("FieldValueInvalid", "metadata.name", format!("Invalid value: \"{name}\": {msg}")));
     }
     causes.extend(validation::metadata_causes(obj));
+    if matches!(target.def.kind.as_str(), "ConfigMap" | "Secret") {
+        causes.extend(data_size_cause(obj));
+    }
     if let Some(schema) = target.def.version(&target.version).and_then(|v| v.schema.as_ref()) {
         causes.extend(schema::validate(obj, schema));
     }
@@ -75,6 +78,26 @@ pub fn admit(
     } else {
         Err(ApiError::invalid(&target.def.kind, &target.def.gr.group, &name, causes))
     }
+}
+
+/// ConfigMaps and Secrets hold at most 1 MiB of data (binary values counted decoded).
+const MAX_DATA_BYTES: usize = 1024 * 1024;
+
+fn data_size_cause(obj: &Value) -> Option<Cause> {
+    let size = |field: &str, base64: bool| -> usize {
+        obj.get(field).and_then(Value::as_object).map_or(0, |m| {
+            m.iter()
+                .map(|(k, v)| {
+                    let len = v.as_str().map_or(0, str::len);
+                    k.len() + if base64 { len / 4 * 3 } else { len }
+                })
+                .sum()
+        })
+    };
+    let secret = obj.get("kind").and_then(Value::as_str) == Some("Secret");
+    let total = size("data", secret) + size("binaryData", true);
+    (total > MAX_DATA_BYTES)
+        .then(|| Cause::new("FieldValueTooLong", "", format!("Too long: must have at most {MAX_DATA_BYTES} bytes")))
 }
 
 /// The defaulting a real server's built-in strategies perform that clients can observe.
