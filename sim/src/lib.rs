@@ -33,8 +33,8 @@
 //!   pruning and `x-kubernetes-preserve-unknown-fields` are enforced; `pattern`, `format`,
 //!   CEL `x-kubernetes-validations` and conversion webhooks are not. Several served versions
 //!   share storage with only `apiVersion` rewritten (conversion strategy `None`).
-//! - Server-side apply: field sets follow `fieldsV1`, but removing a field a manager stops applying
-//!   leaves an empty parent map in place, and list element order is not rearranged.
+//! - Server-side apply: field sets follow `fieldsV1`; list elements keep their live order rather
+//!   than being reordered to the applied configuration's order.
 //! - No kubelet, scheduler or workload controllers: Pods stay `Pending`, Deployments never roll
 //!   out. Only the API server's own controllers run (CRD establishment and cleanup, garbage
 //!   collection, namespace termination), asynchronously right after the write that needs them.

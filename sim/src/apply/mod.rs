@@ -202,10 +202,26 @@ pub fn apply(
         .fold(FieldSet::default(), |acc, e| acc.union(&e.fields.difference(&taken)));
 
     let mut merged = live.clone();
+    let wanted = |path: &[String]| {
+        let path = path.to_vec();
+        others.contains(&path)
+            || others.has_descendant(&path)
+            || applied_fields.contains(&path)
+            || applied_fields.has_descendant(&path)
+    };
     for path in previous.difference(&applied_fields).0.iter().rev() {
-        let still_wanted = others.contains(path) || others.has_descendant(path) || applied_fields.has_descendant(path);
-        if !still_wanted {
-            merge::remove_path(&mut merged, path);
+        if wanted(path) {
+            continue;
+        }
+        merge::remove_path(&mut merged, path);
+        // A map or list emptied by the removal goes too (structured-merge-diff leaves it null,
+        // and null non-nullable fields are dropped), unless someone still owns or applies it.
+        for depth in (1..path.len()).rev() {
+            let parent = &path[..depth];
+            if wanted(parent) || !merge::value_at(&merged, parent).is_some_and(is_empty_collection) {
+                break;
+            }
+            merge::remove_path(&mut merged, parent);
         }
     }
     merge::merge_applied(&mut merged, applied, shape);
@@ -235,6 +251,10 @@ pub fn apply(
     }
     set_managed_entries(&mut merged, &entries);
     Ok(merged)
+}
+
+fn is_empty_collection(value: &Value) -> bool {
+    value.as_object().is_some_and(Map::is_empty) || value.as_array().is_some_and(Vec::is_empty)
 }
 
 /// The one-line summary of apply conflicts, as the API server words it.
@@ -270,6 +290,17 @@ mod tests {
             apply(&json!({}), &json!({"data": {"a": "1", "b": "2"}}), Shape::Builtin, &writer("m"), false).unwrap();
         let second = apply(&first, &json!({"data": {"a": "1"}}), Shape::Builtin, &writer("m"), false).unwrap();
         assert_eq!(second["data"], json!({"a": "1"}));
+        let third =
+            apply(&second, &json!({"metadata": {"labels": {"x": "y"}}}), Shape::Builtin, &writer("m"), false).unwrap();
+        assert!(third.get("data").is_none(), "a map emptied by the removal goes too: {third}");
+    }
+
+    #[test]
+    fn an_emptied_parent_stays_when_another_manager_owns_it() {
+        let first = apply(&json!({}), &json!({"data": {}}), Shape::Builtin, &writer("m1"), false).unwrap();
+        let both = apply(&first, &json!({"data": {"a": "1"}}), Shape::Builtin, &writer("m2"), false).unwrap();
+        let after = apply(&both, &json!({}), Shape::Builtin, &writer("m2"), false).unwrap();
+        assert_eq!(after["data"], json!({}), "m1 applied the empty map itself");
     }
 
     #[test]
