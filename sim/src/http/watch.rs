@@ -93,7 +93,11 @@ impl Running {
         }
         let w = &self.watch;
         loop {
+            // Biased: a closed watch ends at once, before any bookmark could tell the client a
+            // resourceVersion newer than what closed it (tests rely on a forced close + compaction
+            // meaning a 410 on resume).
             tokio::select! {
+                biased;
                 () = w.shutdown.cancelled() => return None,
                 () = self.start.resource_closed.cancelled() => return None,
                 () = self.start.all_closed.cancelled() => return None,
