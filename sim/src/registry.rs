@@ -134,11 +134,6 @@ impl Registry {
         self.defs.get(&GroupResource::new(group, resource)).filter(|def| def.version(version).is_some())
     }
 
-    /// The definition for `apiVersion` + `kind`.
-    pub fn by_kind(&self, group: &str, version: &str, kind: &str) -> Option<&Arc<ResourceDef>> {
-        self.defs.values().find(|d| d.gr.group == group && d.kind == kind && d.version(version).is_some())
-    }
-
     pub fn iter(&self) -> impl Iterator<Item = &Arc<ResourceDef>> {
         self.defs.values()
     }

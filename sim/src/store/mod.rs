@@ -232,11 +232,6 @@ impl Store {
         state.compacted_through = state.rv;
         state.history.clear();
     }
-
-    /// Number of stored objects of a resource (all namespaces).
-    pub fn count(&self, gr: &GroupResource) -> usize {
-        self.lock().objects.get(gr).map_or(0, BTreeMap::len)
-    }
 }
 
 pub(crate) fn not_served(group: &str, version: &str, resource: &str) -> ApiError {
