@@ -108,3 +108,30 @@ async fn metadata_watchers_see_partial_objects() {
     let second = stream.next().await.unwrap().unwrap();
     assert_eq!(second.metadata.name.as_deref(), Some("b"));
 }
+
+#[tokio::test]
+async fn a_watch_that_falls_behind_its_buffer_is_closed_and_resumes_without_loss() {
+    let config = weft_sim::SimConfig {
+        store: weft_sim::StoreConfig { history_capacity: 10_000, fanout_capacity: 2 },
+        ..weft_sim::SimConfig::default()
+    };
+    let t = common::start_with(config).await;
+    let api = t.configmaps();
+    let (store, relists) = reflect(api.clone(), watcher::Config::default());
+    store.wait_until_ready().await.unwrap();
+    // Once the reflector sees an object created after its list, its watch is live.
+    api.create(&PostParams::default(), &configmap("live", &[])).await.unwrap();
+    wait_for(|| async { snapshot(&store).contains_key("live") }).await.unwrap();
+    let target = t.sim.store().target("", "v1", "configmaps", Some("default")).unwrap();
+    let opts = weft_sim::store::WriteOptions { default_manager: "test".into(), ..Default::default() };
+    // Written without yielding: the watch cannot drain its 2-slot buffer and lags.
+    for i in 0..200 {
+        let cm = serde_json::to_value(configmap(&format!("cm-{i}"), &[])).unwrap();
+        t.sim.store().create(&target, cm, &opts).unwrap();
+    }
+    let mut expected: BTreeMap<String, String> = (0..200).map(|i| (format!("cm-{i}"), String::new())).collect();
+    expected.insert("live".into(), String::new());
+    let converged = wait_for(|| async { snapshot(&store) == expected }).await;
+    assert!(converged.is_ok(), "lost events after lagging: {} of 201 seen", snapshot(&store).len());
+    assert_eq!(relists.load(Ordering::SeqCst), 1, "it resumed from history rather than relisting");
+}
