@@ -15,8 +15,8 @@ use crate::crd;
 use crate::object;
 use crate::registry::{GroupResource, Origin, ResourceDef};
 use crate::store::{
-    DeleteOutcome, FOREGROUND_FINALIZER, ORPHAN_FINALIZER, ObjectKey, State, Store, Target, Tracking, WriteOptions,
-    delete_locked, finish_update,
+    FOREGROUND_FINALIZER, ORPHAN_FINALIZER, ObjectKey, State, Store, Target, Tracking, WriteOptions, delete_locked,
+    finish_update,
 };
 
 /// Safety bound on passes per wake-up; real convergence takes a handful.
@@ -88,10 +88,7 @@ fn server_delete(state: &mut State, gr: &GroupResource, key: &ObjectKey, propaga
     let Some(def) = state.registry.get(gr).cloned() else { return false };
     match state.get(gr, key) {
         Some(obj) if object::is_deleting(obj) => false,
-        Some(_) => matches!(
-            delete_locked(state, &def, key, propagation, false),
-            Ok(DeleteOutcome::Deleted(_) | DeleteOutcome::Pending(_))
-        ),
+        Some(_) => delete_locked(state, &def, key, propagation, false).is_ok(),
         None => false,
     }
 }

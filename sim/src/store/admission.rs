@@ -19,7 +19,7 @@ pub fn admit(
 ) -> Result<Vec<String>> {
     let mut warnings = Vec::new();
     default_builtin(&target.def.kind, obj, old.is_none());
-    if let Some(schema) = target.def.version(&target.version).and_then(|v| v.schema.as_ref()) {
+    if let Some(schema) = target.schema() {
         let pruned = schema::prune(obj, schema);
         if !pruned.is_empty() {
             let fields =
@@ -43,7 +43,7 @@ pub fn admit(
     if matches!(target.def.kind.as_str(), "ConfigMap" | "Secret") {
         causes.extend(data_size_cause(obj));
     }
-    if let Some(schema) = target.def.version(&target.version).and_then(|v| v.schema.as_ref()) {
+    if let Some(schema) = target.schema() {
         causes.extend(schema::validate(obj, schema));
     }
     if target.def.gr.resource == "customresourcedefinitions" {

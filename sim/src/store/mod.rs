@@ -115,6 +115,11 @@ impl Target {
     pub fn key(&self, name: &str) -> ObjectKey {
         ObjectKey::new(self.namespace.as_deref(), name)
     }
+
+    /// The structural schema of the requested version (CRDs only).
+    pub fn schema(&self) -> Option<&Value> {
+        self.def.version(&self.version).and_then(|v| v.schema.as_ref())
+    }
 }
 
 pub(crate) struct State {

@@ -250,8 +250,7 @@ impl Store {
         let now = object::now();
         let api_version = target.api_version();
         let writer = Writer { manager, api_version: &api_version, subresource, now: &now };
-        let schema = target.def.version(&target.version).and_then(|v| v.schema.as_ref());
-        let shape = Shape::for_schema(schema);
+        let shape = Shape::for_schema(target.schema());
         let mut state = self.lock();
         let existing = state.get(target.gr(), &target.key(name)).cloned();
         let conflict = |causes: Vec<Cause>| ApiError::Conflict {
@@ -311,6 +310,14 @@ fn set_managed(obj: &mut Value, managed: Option<Value>) {
         Some(m) => meta.insert("managedFields".into(), m),
         None => meta.remove("managedFields"),
     };
+}
+
+/// Records an ordinary write's changed fields under `manager` (operation Update).
+fn track_update(target: &Target, old: Option<&Value>, new: &mut Value, manager: &str, subresource: Option<&str>) {
+    let now = object::now();
+    let api_version = target.api_version();
+    let writer = Writer { manager, api_version: &api_version, subresource, now: &now };
+    apply::track_update(old, new, Shape::for_schema(target.schema()), &writer);
 }
 
 /// 400 when the body names another apiVersion or kind than the URL.
@@ -442,13 +449,7 @@ pub(crate) fn create_locked(
     }
     match managed {
         Some(m) => set_managed(&mut obj, Some(m)),
-        None => {
-            let now = object::now();
-            let api_version = target.api_version();
-            let writer = Writer { manager: opts.manager(), api_version: &api_version, subresource: None, now: &now };
-            let schema = target.def.version(&target.version).and_then(|v| v.schema.as_ref());
-            apply::track_update(None, &mut obj, Shape::for_schema(schema), &writer);
-        }
+        None => track_update(target, None, &mut obj, opts.manager(), None),
     }
     let object = if opts.dry_run { Arc::new(obj) } else { state.put(target.gr(), key, obj) };
     Ok(WriteOutcome { object, created: true, warnings })
@@ -474,13 +475,7 @@ pub(crate) fn finish_update(
         object::meta_mut(&mut new).insert("generation".into(), Value::from(generation));
     }
     match tracking {
-        Tracking::Update => {
-            let now = object::now();
-            let api_version = target.api_version();
-            let writer = Writer { manager: opts.manager(), api_version: &api_version, subresource, now: &now };
-            let schema = target.def.version(&target.version).and_then(|v| v.schema.as_ref());
-            apply::track_update(Some(existing), &mut new, Shape::for_schema(schema), &writer);
-        }
+        Tracking::Update => track_update(target, Some(existing), &mut new, opts.manager(), subresource),
         Tracking::Server => {
             let managed = object::meta(existing).and_then(|m| m.get("managedFields")).cloned();
             set_managed(&mut new, managed);
