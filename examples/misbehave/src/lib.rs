@@ -1,0 +1,73 @@
+//! A test fixture that misbehaves on request. A ConfigMap labelled `weft.dev/misbehave` chooses what
+//! happens when it is reconciled by the label's value:
+//!
+//! - `ok`: nothing, successfully;
+//! - `trap`: panics (a wasm trap);
+//! - `loop`: spins forever (the host's deadline must stop it);
+//! - `memory`: allocates without bound (the host's memory cap must stop it);
+//! - `forbidden`: lists Secrets, which it never declared (the host must refuse);
+//! - `oversize`: creates a 2 MiB ConfigMap (the host must refuse to send it);
+//! - `fail`: returns a permanent error;
+//! - `print`: writes to stdout and stderr.
+
+use weft_plugin::k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use weft_plugin::{Action, Api, Context, Description, Error, Object, Reconciler, Result};
+
+const LABEL: &str = "weft.dev/misbehave";
+
+struct Misbehave;
+
+impl Reconciler for Misbehave {
+    type Primary = ConfigMap;
+    type Config = ();
+
+    fn describe() -> Description {
+        Description::new("misbehave", env!("CARGO_PKG_VERSION")).selector(LABEL).permit::<ConfigMap>(&["create"])
+    }
+
+    fn reconcile(cm: ConfigMap, _ctx: &Context<()>) -> Result<Action> {
+        let behaviour = cm.metadata.labels.as_ref().and_then(|l| l.get(LABEL)).map_or("ok", String::as_str);
+        match behaviour {
+            "ok" => Ok(Action::Done),
+            "trap" => panic!("misbehaving on purpose: {}", cm.name()),
+            "loop" => spin(),
+            "memory" => hoard(),
+            "forbidden" => {
+                let secrets = Api::<Secret>::all().list(None)?;
+                Err(Error::permanent(format!("listed {} secrets without permission", secrets.len())))
+            }
+            "oversize" => {
+                let mut big = ConfigMap::default();
+                big.metadata.name = Some(format!("{}-big", cm.name()));
+                big.data = Some([("blob".to_owned(), "x".repeat(2 << 20))].into());
+                Api::<ConfigMap>::namespaced(cm.namespace().unwrap_or("default")).create(&big)?;
+                Err(Error::permanent("created an oversized object"))
+            }
+            "fail" => Err(Error::permanent("failing on purpose")),
+            "print" => {
+                println!("to stdout from {}", cm.name());
+                eprintln!("to stderr from {}", cm.name());
+                Ok(Action::Done)
+            }
+            other => Err(Error::permanent(format!("unknown behaviour {other:?}"))),
+        }
+    }
+}
+
+fn spin() -> ! {
+    let mut n: u64 = 0;
+    loop {
+        n = std::hint::black_box(n.wrapping_add(1));
+    }
+}
+
+fn hoard() -> ! {
+    let mut chunks: Vec<Vec<u8>> = Vec::new();
+    loop {
+        // Touch every page so the memory is really used, not just reserved.
+        chunks.push(vec![1; 1 << 20]);
+        std::hint::black_box(&chunks);
+    }
+}
+
+weft_plugin::export!(Misbehave);
