@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -21,6 +22,18 @@ enum Command {
     ///
     /// Plain HTTP, no authentication; writes a kubeconfig so kubectl and kube clients can use it.
     Sim(SimArgs),
+    /// Load plugin files the way the host would and print what each declares.
+    ///
+    /// Exits non-zero, with one line per file saying what is wrong, when any file is not a
+    /// usable plugin.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct CheckArgs {
+    /// Plugin files: wasm32-wasip2 components or wasm32-wasip1 modules built with the SDK.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -36,16 +49,37 @@ struct SimArgs {
     history: usize,
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
+    // `check` reports problems itself; plugin output would only repeat them.
+    let default_filter = if matches!(cli.command, Command::Check(_)) { "warn" } else { "info" };
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter)))
         .with_writer(std::io::stderr)
         .init();
     match cli.command {
-        Command::Sim(args) => sim(args).await,
+        Command::Sim(args) => {
+            tokio::runtime::Runtime::new()?.block_on(sim(args))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check(args) => check(&args),
     }
+}
+
+/// Plugin calls block their thread, so `check` runs without an async runtime.
+fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
+    let runtime = weft::runtime::Runtime::new(weft::runtime::RuntimeConfig::default())?;
+    let mut ok = true;
+    for file in &args.files {
+        match weft::check::check(&runtime, file) {
+            Ok(report) => print!("{report}"),
+            Err(reason) => {
+                ok = false;
+                eprintln!("{}: {reason}", file.display());
+            }
+        }
+    }
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 async fn sim(args: SimArgs) -> anyhow::Result<()> {

@@ -1,0 +1,64 @@
+//! `weft check`: load a plugin file the way the host does and say what it declares.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::runtime::bindings::{RelatedMapping, Watch};
+use crate::runtime::{Module, Runtime};
+
+/// Loads `path` and describes it, or returns one line saying why it is not a usable plugin.
+pub fn check(runtime: &Runtime, path: &Path) -> Result<String, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let module = runtime.load(&bytes).map_err(|e| e.to_string())?;
+    Ok(report(path, &module))
+}
+
+fn report(path: &Path, module: &Module) -> String {
+    let d = module.description();
+    let mut out = String::new();
+    let mut line = |label: &str, value: &str| {
+        let _ = writeln!(out, "  {label:<12} {value}");
+    };
+    let _ = &mut line;
+    let header = format!("{}: weft plugin {} {}", path.display(), d.name, d.version);
+    line("module", &format!("{}, {} bytes, sha256 {}", module.kind(), module.size(), module.digest()));
+    line("reconciles", &watch(&d.primary));
+    let owns: Vec<String> = d.owns.iter().map(watch).collect();
+    line("owns", &list(&owns));
+    let related: Vec<String> = d
+        .related
+        .iter()
+        .map(|r| match &r.mapping {
+            RelatedMapping::ByFunction => format!("{}, mapped by map-related", watch(&r.watch)),
+            RelatedMapping::ByLabel(label) => format!("{}, mapped by label {label}", watch(&r.watch)),
+        })
+        .collect();
+    line("related", &list(&related));
+    let permissions: Vec<String> = d
+        .permissions
+        .iter()
+        .map(|rule| {
+            let groups: Vec<&str> =
+                rule.api_groups.iter().map(|g| if g.is_empty() { "core" } else { g.as_str() }).collect();
+            format!("{} {} (group {})", rule.verbs.join(","), rule.resources.join(","), groups.join(","))
+        })
+        .collect();
+    line("permissions", &list(&permissions));
+    line("finalizer", d.finalizer.as_deref().unwrap_or("none"));
+    line("on status", if d.reconcile_on_status_change { "reconciles" } else { "ignored (status-only changes)" });
+    format!("{header}\n{out}")
+}
+
+fn watch(w: &Watch) -> String {
+    let api = &w.api;
+    let scope = if api.namespaced { "namespaced" } else { "cluster" };
+    let mut s = format!("{} ({} {}, {scope})", api.plural, api.api_version(), api.kind);
+    if let Some(selector) = &w.label_selector {
+        let _ = write!(s, " selector {selector}");
+    }
+    s
+}
+
+fn list(items: &[String]) -> String {
+    if items.is_empty() { "none".to_owned() } else { items.join("; ") }
+}
