@@ -60,7 +60,7 @@ mod patch;
 mod protobuf;
 mod registry;
 mod schema;
-mod selector;
+pub mod selector;
 mod server;
 pub mod store;
 mod table;

@@ -5,6 +5,7 @@
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "weft:plugin/reconciler",
+    additional_derives: [PartialEq, Eq, Hash],
 });
 
 pub use exports::weft::plugin::controller;
