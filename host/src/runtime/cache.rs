@@ -35,15 +35,15 @@ impl DiskCache {
     /// The compiled component, if this cache holds a usable one.
     pub(crate) fn load(&self, engine: &Engine, digest: &Digest) -> Option<Component> {
         let path = self.path(digest);
-        if !path.exists() {
-            return None;
-        }
+        // Read rather than map the file: a mapped cache file that is truncated or rewritten
+        // behind our back would crash the host (SIGBUS); a copy costs well under a millisecond.
+        let bytes = fs::read(&path).ok()?;
         // SAFETY: files in the cache directory are written only by `store` below, from
-        // `Component::serialize` of this engine's configuration (the file name carries its
+        // `Component::serialize` with this engine's configuration (the file name carries its
         // compatibility hash), and land by atomic rename, so a reader never sees a partial file.
         // wasmtime still checks the header and engine compatibility, and we fall back to
         // compiling when it refuses.
-        match unsafe { Component::deserialize_file(engine, &path) } {
+        match unsafe { Component::deserialize(engine, &bytes) } {
             Ok(component) => Some(component),
             Err(e) => {
                 tracing::warn!(path = %path.display(), error = %e, "discarding unusable compiled plugin");
