@@ -36,6 +36,8 @@ pub use limits::Limits;
 pub use module::{Digest, ModuleKind};
 pub use permissions::{Access, Grants, Rule};
 pub use plugin::{CallResult, Module, Plugin};
+#[doc(hidden)]
+pub use plugin::{LiveInstance, Phases};
 
 use bindings::ReconcilerPre;
 use cache::DiskCache;

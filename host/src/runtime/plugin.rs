@@ -146,3 +146,70 @@ fn classify(error: &wasmtime::Error, limits: &super::Limits, store: &Store<Store
         None => CallError::Trap(super::module::one_line(error)),
     }
 }
+
+/// Where the time of one call goes, for the runtime benchmark.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub struct Phases {
+    /// Building the store: WASI context, limits, host state.
+    pub store: Duration,
+    /// Instantiating the component from its `InstancePre`.
+    pub instantiate: Duration,
+    /// The first `reconcile` on the fresh instance.
+    pub first_call: Duration,
+    /// A second `reconcile` on the same instance (what reuse would cost).
+    pub reused_call: Duration,
+    /// Dropping the store, which returns the instance's memory to the pool.
+    pub drop: Duration,
+}
+
+/// A live instance, for measuring what one costs in memory.
+#[doc(hidden)]
+pub struct LiveInstance(#[allow(dead_code)] Store<StoreData>);
+
+impl std::fmt::Debug for LiveInstance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LiveInstance")
+    }
+}
+
+#[doc(hidden)]
+impl Plugin {
+    /// Times each phase of a reconcile separately.
+    pub fn phases(&self, object: ObjectRef, json: String) -> CallResult<Phases> {
+        let request = self.request(object, json, Trigger::Resync)?;
+        let limits = self.env.limits.clone();
+        let started = std::time::Instant::now();
+        let mut store = new_store(self.module.pre.engine(), HostCalls::new(Arc::clone(&self.env)), &limits);
+        let store_done = started.elapsed();
+        let instance = self.module.pre.instantiate(&mut store).map_err(|e| CallError::Instantiate(e.to_string()))?;
+        let instantiated = started.elapsed();
+        let guest = instance.weft_plugin_controller();
+        let trap = |e: wasmtime::Error| CallError::Trap(super::module::one_line(&e));
+        guest.call_reconcile(&mut store, &request).map_err(trap)?.ok();
+        let first = started.elapsed();
+        guest.call_reconcile(&mut store, &request).map_err(trap)?.ok();
+        let reused = started.elapsed();
+        drop(store);
+        let dropped = started.elapsed();
+        Ok(Phases {
+            store: store_done,
+            instantiate: instantiated - store_done,
+            first_call: first - instantiated,
+            reused_call: reused - first,
+            drop: dropped - reused,
+        })
+    }
+
+    /// An instance that has reconciled `json` once and stays alive (holding its pool slot and
+    /// the memory it touched) until dropped.
+    pub fn live_instance(&self, object: ObjectRef, json: String) -> CallResult<LiveInstance> {
+        let request = self.request(object, json, Trigger::Resync)?;
+        let limits = self.env.limits.clone();
+        let mut store = new_store(self.module.pre.engine(), HostCalls::new(Arc::clone(&self.env)), &limits);
+        let instance = self.module.pre.instantiate(&mut store).map_err(|e| CallError::Instantiate(e.to_string()))?;
+        let result = instance.weft_plugin_controller().call_reconcile(&mut store, &request);
+        result.map_err(|e| CallError::Trap(super::module::one_line(&e)))?.ok();
+        Ok(LiveInstance(store))
+    }
+}
