@@ -42,6 +42,8 @@ mod describe;
 mod error;
 pub mod log;
 mod object;
+#[cfg(test)]
+mod tests;
 
 use std::time::Duration;
 
