@@ -24,8 +24,8 @@ crate::resource!(Widget, group = "examples.weft.dev", version = "v1", kind = "Wi
 fn resource_types_come_from_k8s_openapi_and_the_macro() {
     assert_eq!(ConfigMap::RESOURCE.api_version(), "v1");
     assert_eq!(ConfigMap::RESOURCE.plural, "configmaps");
-    assert!(ConfigMap::RESOURCE.namespaced);
-    assert!(!Namespace::RESOURCE.namespaced);
+    const { assert!(ConfigMap::RESOURCE.namespaced) };
+    const { assert!(!Namespace::RESOURCE.namespaced) };
     assert_eq!(Widget::RESOURCE.api_version(), "examples.weft.dev/v1");
     assert_eq!(Widget::RESOURCE.kind, "Widget");
 }
