@@ -1,4 +1,13 @@
-//! The weft host: loads WebAssembly reconciler plugins and runs them against a cluster.
+//! The weft host: runs Kubernetes reconcilers compiled to WebAssembly.
+//!
+//! [`runtime`] loads and calls plugins in a sandbox; [`controller`] runs one plugin against the
+//! cluster (shared informers, work queue, workers); [`manager`] follows `Plugin` resources and
+//! loads, swaps and unloads plugins live; [`dev`] is `weft dev`.
 
 pub mod check;
+pub mod controller;
+pub mod crd;
+pub mod dev;
+pub mod fetch;
+pub mod manager;
 pub mod runtime;

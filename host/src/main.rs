@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
 /// Runs Kubernetes reconcilers compiled to WebAssembly.
@@ -27,6 +28,41 @@ enum Command {
     /// Exits non-zero, with one line per file saying what is wrong, when any file is not a
     /// usable plugin.
     Check(CheckArgs),
+    /// Run the host against a cluster: follow Plugin resources and run their reconcilers.
+    ///
+    /// Uses the kubeconfig (KUBECONFIG, ~/.kube/config) or, inside a pod, the in-cluster
+    /// configuration. The Plugin CRD must be installed (`weft crd`).
+    Run(RunArgs),
+    /// The API emulator and the host in one process, for developing plugins without a cluster.
+    ///
+    /// Writes a kubeconfig for kubectl, installs the Plugin CRD, applies the given manifests
+    /// (CRDs, Plugins, objects) and reloads `module.path` plugins when their file changes. With no
+    /// manifests it runs a demo with the `hello` example.
+    Dev(DevArgs),
+    /// Print the Plugin CustomResourceDefinition as YAML.
+    Crd,
+}
+
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    /// Directory for compiled plugins, so restarts skip compiling.
+    #[arg(long, env = "WEFT_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+struct DevArgs {
+    /// YAML manifests to apply once the host runs.
+    manifests: Vec<PathBuf>,
+    /// Address for the emulator (port 0 picks a free port).
+    #[arg(long, env = "WEFT_DEV_LISTEN", default_value = "127.0.0.1:6443")]
+    listen: SocketAddr,
+    /// Where to write the kubeconfig.
+    #[arg(long, env = "WEFT_DEV_KUBECONFIG", default_value = "weft-dev.kubeconfig")]
+    kubeconfig: PathBuf,
+    /// Directory for compiled plugins.
+    #[arg(long, env = "WEFT_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -63,7 +99,49 @@ fn main() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Check(args) => check(&args),
+        Command::Run(args) => {
+            tokio::runtime::Runtime::new()?.block_on(run(args))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Dev(args) => {
+            tokio::runtime::Runtime::new()?.block_on(dev(args))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Crd => {
+            print!("{}", weft::crd::crd_yaml());
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+async fn run(args: RunArgs) -> anyhow::Result<()> {
+    let client = kube::Client::try_default().await.context("no cluster configuration")?;
+    let mut config = weft::manager::HostConfig::default();
+    config.runtime.cache_dir = args.cache_dir;
+    let host = weft::manager::Host::new(client, config)?;
+    let shutdown = CancellationToken::new();
+    let stopping = shutdown.clone();
+    tokio::spawn(async move {
+        let _ = shutdown_signal().await;
+        stopping.cancel();
+    });
+    host.run(shutdown).await
+}
+
+async fn dev(args: DevArgs) -> anyhow::Result<()> {
+    let shutdown = CancellationToken::new();
+    let stopping = shutdown.clone();
+    tokio::spawn(async move {
+        let _ = shutdown_signal().await;
+        stopping.cancel();
+    });
+    let options = weft::dev::DevOptions {
+        listen: args.listen,
+        kubeconfig: args.kubeconfig,
+        manifests: args.manifests,
+        cache_dir: args.cache_dir,
+    };
+    weft::dev::run(options, shutdown).await
 }
 
 /// Plugin calls block their thread, so `check` runs without an async runtime.

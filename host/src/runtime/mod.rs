@@ -27,7 +27,9 @@ use parking_lot::Mutex;
 use wasmtime::Engine;
 use wasmtime::component::Linker;
 
-pub use bindings::{Action, ApiError, ApiResource, Description, ErrorKind, Event, Failure, ObjectRef, Trigger};
+pub use bindings::{
+    Action, ApiError, ApiResource, Description, ErrorKind, Event, EventType, Failure, ObjectRef, Trigger,
+};
 pub use cluster::Cluster;
 pub use engine::EngineConfig;
 pub use error::{CallError, LoadError};

@@ -8,7 +8,7 @@ use super::bindings::PolicyRule;
 
 /// One grant: verbs on resources in API groups, optionally only in some namespaces. `*` matches
 /// anything in each list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Rule {
     pub api_groups: Vec<String>,

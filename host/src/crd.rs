@@ -1,0 +1,191 @@
+//! The `Plugin` custom resource (`plugins.weft.dev/v1alpha1`, cluster-scoped): how admins install,
+//! configure and grant a reconciler, and how the host reports on it.
+
+use std::time::Duration;
+
+use kube::CustomResource;
+use kube::core::crd::CustomResourceExt;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::runtime::{Limits, Rule};
+
+/// A reconciler plugin the host should run.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[kube(
+    group = "weft.dev",
+    version = "v1alpha1",
+    kind = "Plugin",
+    plural = "plugins",
+    status = "PluginStatus",
+    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name":"Version","type":"string","jsonPath":".status.version"}"#,
+    printcolumn = r#"{"name":"Digest","type":"string","jsonPath":".status.moduleDigest","priority":1}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
+)]
+#[serde(rename_all = "camelCase")]
+pub struct PluginSpec {
+    /// Where the WebAssembly module comes from.
+    pub module: ModuleSource,
+    /// Expected sha256 of the module (hex); required for `url`, checked for every source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// Free-form configuration handed to every call of the plugin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "free_form")]
+    pub config: Option<serde_json::Value>,
+    /// API access granted to the plugin. It must cover what the plugin declares.
+    #[serde(default)]
+    pub permissions: Vec<Rule>,
+    #[serde(default)]
+    pub limits: PluginLimits,
+    /// Watch and reconcile only in these namespaces (all when empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub namespaces: Vec<String>,
+    /// Stop the plugin without deleting it.
+    #[serde(default)]
+    pub suspend: bool,
+}
+
+/// Exactly one of `configMap`, `url` or `path`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ModuleSource {
+    /// A key of a ConfigMap (`binaryData`, or `data` holding base64).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_map: Option<ConfigMapModule>,
+    /// An HTTP(S) URL; `sha256` is required.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// A file on the host's filesystem; `weft dev` only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+pub struct ConfigMapModule {
+    pub namespace: String,
+    pub name: String,
+    pub key: String,
+}
+
+/// Per-plugin limits; unset fields take the host's defaults.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PluginLimits {
+    /// Memory per call, as a quantity (`64Mi`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<String>,
+    /// Wall-clock time per call (`500ms`, `10s`, `1m`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
+    /// Reconciles of this plugin running at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<u32>,
+    /// Fuel per call (roughly, WebAssembly instructions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fuel: Option<u64>,
+}
+
+/// What the host reports about a plugin.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PluginStatus {
+    #[serde(default)]
+    pub conditions: Vec<PluginCondition>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// sha256 of the module that is running.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module_digest: Option<String>,
+    /// The running plugin's name and version, from `describe`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Resources watched for this plugin (`plural.group/version`).
+    #[serde(default)]
+    pub watched: Vec<String>,
+    #[serde(default)]
+    pub reconciles: u64,
+    #[serde(default)]
+    pub errors: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+/// A condition in the usual Kubernetes shape.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PluginCondition {
+    /// `Ready`, `Loaded` or `Watching`.
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// `True`, `False` or `Unknown`.
+    pub status: String,
+    pub reason: String,
+    pub message: String,
+    pub last_transition_time: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+}
+
+fn free_form(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({ "type": "object", "x-kubernetes-preserve-unknown-fields": true })
+}
+
+/// The CRD as YAML, as `weft crd` prints it and `deploy/crds/` holds it.
+pub fn crd_yaml() -> String {
+    serde_saphyr::to_string(&Plugin::crd()).expect("a CRD always serializes")
+}
+
+impl PluginLimits {
+    /// These limits over the host's defaults; errors name the field that does not parse.
+    pub fn resolve(&self, defaults: &Limits) -> Result<(Limits, usize), String> {
+        let mut limits = defaults.clone();
+        if let Some(memory) = &self.memory {
+            limits.memory_bytes =
+                parse_quantity(memory).ok_or_else(|| format!("limits.memory {memory:?} is not a quantity"))?;
+        }
+        if let Some(timeout) = &self.timeout {
+            limits.timeout =
+                parse_duration(timeout).ok_or_else(|| format!("limits.timeout {timeout:?} is not a duration"))?;
+        }
+        if self.fuel.is_some() {
+            limits.fuel = self.fuel;
+        }
+        let concurrency = self.concurrency.map_or(4, |c| c.max(1) as usize);
+        Ok((limits, concurrency))
+    }
+}
+
+/// `64Mi`, `1Gi`, `500k`, `1048576`.
+pub fn parse_quantity(s: &str) -> Option<usize> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let number: usize = number.parse().ok()?;
+    let factor: usize = match unit {
+        "" => 1,
+        "k" => 1_000,
+        "M" => 1_000_000,
+        "G" => 1_000_000_000,
+        "Ki" => 1 << 10,
+        "Mi" => 1 << 20,
+        "Gi" => 1 << 30,
+        _ => return None,
+    };
+    number.checked_mul(factor)
+}
+
+/// `250ms`, `10s`, `2m`.
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let number: u64 = number.parse().ok()?;
+    match unit {
+        "ms" => Some(Duration::from_millis(number)),
+        "s" => Some(Duration::from_secs(number)),
+        "m" => Some(Duration::from_secs(number * 60)),
+        _ => None,
+    }
+}
