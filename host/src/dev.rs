@@ -74,7 +74,8 @@ pub async fn run(options: DevOptions, shutdown: CancellationToken) -> anyhow::Re
     Ok(())
 }
 
-async fn install_crd(client: &kube::Client) -> anyhow::Result<()> {
+/// Installs (or updates) the Plugin CRD and waits until it is served.
+pub async fn install_crd(client: &kube::Client) -> anyhow::Result<()> {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     let crd = Plugin::crd();
     let params = PatchParams::apply(MANAGER).force();

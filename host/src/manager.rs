@@ -210,6 +210,10 @@ impl Actor {
                     if self.path_changed() {
                         if let Some(running) = &mut self.running { running.generation = None; }
                         verdict = Some(self.converge(plugin).await);
+                    } else if let Some(verdict) = verdict.as_mut().filter(|_| self.running.is_some()) {
+                        // Watches come and go (a CRD deleted and re-created) without a spec change.
+                        let fresh = self.running_verdict();
+                        (verdict.ready, verdict.reason, verdict.message) = (fresh.ready, fresh.reason, fresh.message);
                     }
                 }
             }

@@ -8,9 +8,14 @@
 //! - `forbidden`: lists Secrets, which it never declared (the host must refuse);
 //! - `oversize`: creates a 2 MiB ConfigMap (the host must refuse to send it);
 //! - `fail`: returns a permanent error;
-//! - `print`: writes to stdout and stderr.
+//! - `print`: writes to stdout and stderr;
+//! - `count`: bumps the annotation `weft.dev/count` by one with a patch guarded by the object's
+//!   resourceVersion, and asks to run again at once until it reaches 20; a stale read shows up
+//!   as a conflict.
 
+use std::time::Duration;
 use weft_plugin::k8s_openapi::api::core::v1::{ConfigMap, Secret};
+
 use weft_plugin::{Action, Api, Context, Description, Error, Object, Reconciler, Result};
 
 const LABEL: &str = "weft.dev/misbehave";
@@ -22,7 +27,9 @@ impl Reconciler for Misbehave {
     type Config = ();
 
     fn describe() -> Description {
-        Description::new("misbehave", env!("CARGO_PKG_VERSION")).selector(LABEL).permit::<ConfigMap>(&["create"])
+        Description::new("misbehave", env!("CARGO_PKG_VERSION"))
+            .selector(LABEL)
+            .permit::<ConfigMap>(&["create", "patch"])
     }
 
     fn reconcile(cm: ConfigMap, _ctx: &Context<()>) -> Result<Action> {
@@ -44,6 +51,7 @@ impl Reconciler for Misbehave {
                 Err(Error::permanent("created an oversized object"))
             }
             "fail" => Err(Error::permanent("failing on purpose")),
+            "count" => count(&cm),
             "print" => {
                 println!("to stdout from {}", cm.name());
                 eprintln!("to stderr from {}", cm.name());
@@ -52,6 +60,30 @@ impl Reconciler for Misbehave {
             other => Err(Error::permanent(format!("unknown behaviour {other:?}"))),
         }
     }
+}
+
+const COUNT: &str = "weft.dev/count";
+const COUNT_TO: u32 = 20;
+
+fn count(cm: &ConfigMap) -> Result<Action> {
+    let seen: u32 = cm
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(COUNT))
+        .map_or(Ok(0), |n| n.parse())
+        .map_err(Error::permanent)?;
+    if seen >= COUNT_TO {
+        return Ok(Action::Done);
+    }
+    let patch = serde_json::json!({
+        "metadata": {
+            "resourceVersion": cm.metadata.resource_version,
+            "annotations": { COUNT: (seen + 1).to_string() },
+        }
+    });
+    Api::<ConfigMap>::for_object(cm).patch(cm.name(), &patch)?;
+    Ok(Action::requeue_after(Duration::ZERO))
 }
 
 fn spin() -> ! {

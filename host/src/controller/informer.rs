@@ -6,11 +6,11 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 use futures::StreamExt;
 use kube::Client;
 use kube::api::{Api, DynamicObject};
-use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::{broadcast, watch};
@@ -128,6 +128,10 @@ pub struct Informer {
 /// Changes a subscriber may lag behind before it must resync from the cache.
 const CHANGE_BUFFER: usize = 8192;
 
+/// Backoff between relists after errors.
+const RETRY_MIN: Duration = Duration::from_millis(100);
+const RETRY_MAX: Duration = Duration::from_secs(30);
+
 impl Informer {
     pub fn key(&self) -> &InformerKey {
         &self.key
@@ -155,7 +159,8 @@ impl Informer {
         cache.values().filter(|o| namespace.is_none() || o.namespace.as_deref() == namespace).cloned().collect()
     }
 
-    pub fn len(&self) -> usize {
+    /// Objects in the cache.
+    pub fn cached(&self) -> usize {
         self.cache.read().len()
     }
 }
@@ -204,7 +209,7 @@ impl Informers {
     pub fn active(&self) -> Vec<(InformerKey, usize)> {
         let live = self.live.lock();
         let mut active: Vec<_> =
-            live.iter().filter_map(|(k, w)| w.upgrade().map(|informer| (k.clone(), informer.len()))).collect();
+            live.iter().filter_map(|(k, w)| w.upgrade().map(|informer| (k.clone(), informer.cached()))).collect();
         active.sort_by_key(|(k, _)| k.to_string());
         active
     }
@@ -242,46 +247,64 @@ struct Watch {
 }
 
 impl Watch {
+    /// Lists and watches until stopped. Any error restarts from a fresh list after a backoff, so
+    /// a resource that comes back (a re-created CRD) is relisted and marked synced again.
     async fn run(self, stop: CancellationToken) {
         tracing::debug!(resource = %self.name, "informer starting");
-        let stream = kube::runtime::watcher(self.api.clone(), watcher::Config::default()).default_backoff();
-        let mut stream = std::pin::pin!(stream);
-        // Objects seen during a (re)list, swapped in when it completes.
-        let mut relist: Option<HashMap<ObjectKey, Arc<CachedObject>>> = None;
+        let mut backoff = RETRY_MIN;
         loop {
-            let event = tokio::select! {
+            let failed = tokio::select! {
                 () = stop.cancelled() => break,
-                event = stream.next() => event,
+                failed = self.list_and_watch(&mut backoff) => failed,
             };
+            if !failed {
+                break;
+            }
+            tokio::select! {
+                () = stop.cancelled() => break,
+                () = tokio::time::sleep(backoff) => {}
+            }
+            backoff = (backoff * 2).min(RETRY_MAX);
+        }
+        tracing::debug!(resource = %self.name, "informer stopped");
+    }
+
+    /// One list-then-watch; returns whether it ended in an error.
+    async fn list_and_watch(&self, backoff: &mut Duration) -> bool {
+        let mut stream = std::pin::pin!(kube::runtime::watcher(self.api.clone(), watcher::Config::default()));
+        // Objects seen during the list, swapped in when it completes.
+        let mut relist: Option<HashMap<ObjectKey, Arc<CachedObject>>> = None;
+        while let Some(event) = stream.next().await {
             match event {
-                None => break,
-                Some(Err(e)) => {
+                Err(e) => {
                     let message = describe_error(&self.name, &e);
                     tracing::debug!(resource = %self.name, error = %message, "informer failing");
                     self.state.send_replace(SyncState::Failing(message));
+                    return true;
                 }
-                Some(Ok(Event::Init)) => relist = Some(HashMap::new()),
-                Some(Ok(Event::InitApply(object))) => {
+                Ok(Event::Init) => relist = Some(HashMap::new()),
+                Ok(Event::InitApply(object)) => {
                     let object = Arc::new(CachedObject::from_dynamic(&object));
                     relist.get_or_insert_with(HashMap::new).insert(object.key(), object);
                 }
-                Some(Ok(Event::InitDone)) => {
+                Ok(Event::InitDone) => {
                     self.swap(relist.take().unwrap_or_default());
                     self.state.send_replace(SyncState::Synced);
+                    *backoff = RETRY_MIN;
                 }
-                Some(Ok(Event::Apply(object))) => {
+                Ok(Event::Apply(object)) => {
                     let new = Arc::new(CachedObject::from_dynamic(&object));
                     let old = self.cache.write().insert(new.key(), Arc::clone(&new));
                     let _ = self.changes.send(Change::Applied { old, new });
                 }
-                Some(Ok(Event::Delete(object))) => {
+                Ok(Event::Delete(object)) => {
                     let gone = CachedObject::from_dynamic(&object);
                     let removed = self.cache.write().remove(&gone.key());
                     let _ = self.changes.send(Change::Deleted(removed.unwrap_or_else(|| Arc::new(gone))));
                 }
             }
         }
-        tracing::debug!(resource = %self.name, "informer stopped");
+        false
     }
 
     /// Replaces the cache after a relist, announcing what changed meanwhile.

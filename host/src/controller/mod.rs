@@ -193,8 +193,9 @@ impl PluginController {
         self.shared.enqueue_all(Trigger::Resync);
     }
 
-    pub fn queue_len(&self) -> usize {
-        self.shared.queue.len()
+    /// Keys waiting or being reconciled.
+    pub fn queue_depth(&self) -> usize {
+        self.shared.queue.depth()
     }
 
     /// Stops taking work, lets in-flight reconciles finish within the grace period, and releases

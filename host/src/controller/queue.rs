@@ -160,7 +160,7 @@ impl<K: Clone + Eq + Hash + Send + 'static> Queue<K> {
     }
 
     /// Keys waiting or held by a worker.
-    pub fn len(&self) -> usize {
+    pub fn depth(&self) -> usize {
         let state = self.state.lock();
         state.ready.len() + state.active.len()
     }
@@ -190,25 +190,25 @@ mod tests {
         q.add("a");
         q.add("b");
         q.add("a");
-        assert_eq!(q.len(), 2);
+        assert_eq!(q.depth(), 2);
         let first = q.next().await.expect("key");
         assert_eq!(first, "a");
         // Added while active: held back until done.
         q.add("a");
         assert_eq!(q.next().await, Some("b"));
         q.done(&"b");
-        assert_eq!(q.len(), 1, "only the active a");
+        assert_eq!(q.depth(), 1, "only the active a");
         q.done(&"a");
         assert_eq!(q.next().await, Some("a"), "a runs again after it was done");
         q.done(&"a");
-        assert_eq!(q.len(), 0);
+        assert_eq!(q.depth(), 0);
     }
 
     #[tokio::test]
     async fn delayed_and_retried_keys_come_back() {
         let q = queue();
         q.add_after("later", Duration::from_millis(20));
-        assert_eq!(q.len(), 0);
+        assert_eq!(q.depth(), 0);
         assert_eq!(q.next().await, Some("later"));
         q.done(&"later");
         let first = q.retry("later");
@@ -242,6 +242,6 @@ mod tests {
         q.shut_down();
         assert_eq!(worker.await.expect("joins"), None);
         q.add("ignored");
-        assert_eq!(q.len(), 0);
+        assert_eq!(q.depth(), 0);
     }
 }

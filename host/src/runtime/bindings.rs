@@ -8,9 +8,9 @@ wasmtime::component::bindgen!({
     additional_derives: [PartialEq, Eq, Hash],
 });
 
-pub use exports::weft::plugin::controller;
-pub use weft::plugin::logging::Level;
-pub use weft::plugin::types::{
+pub use self::exports::weft::plugin::controller;
+pub use self::weft::plugin::logging::Level;
+pub use self::weft::plugin::types::{
     Action, ApiError, ApiResource, Description, ErrorKind, Event, EventType, Failure, ObjectRef, PolicyRule, Related,
     RelatedMapping, Request, Trigger, Watch,
 };
