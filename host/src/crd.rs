@@ -20,7 +20,7 @@ use crate::runtime::{Limits, Rule};
     status = "PluginStatus",
     printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
     printcolumn = r#"{"name":"Version","type":"string","jsonPath":".status.version"}"#,
-    printcolumn = r#"{"name":"Digest","type":"string","jsonPath":".status.moduleDigest","priority":1}"#,
+    printcolumn = r#"{"name":"Digest","type":"string","jsonPath":".status.moduleDigest"}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
 #[serde(rename_all = "camelCase")]
