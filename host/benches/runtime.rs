@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::core::v1::ConfigMap;
 use serde_json::json;
 use weft::runtime::{
-    Action, ApiError, ApiResource, Cluster, ErrorKind, Event, Grants, Limits, Module, ObjectRef, Plugin, PluginEnv,
-    Runtime, RuntimeConfig, Trigger,
+    Action, ApiError, ApiResource, Cluster, EngineConfig, ErrorKind, Event, Grants, Limits, Module, ObjectRef, Plugin,
+    PluginEnv, Runtime, RuntimeConfig, Trigger,
 };
 
 const CALLS: usize = 20_000;
@@ -256,14 +256,28 @@ fn variant(bytes: &[u8], n: usize) -> Vec<u8> {
 
 fn memory() {
     println!("\n## Memory");
-    let runtime = Runtime::new(RuntimeConfig::default()).unwrap();
     let bytes = example_bytes("hello");
-    // Warm up: the first load maps the engine's code and pools.
+    let variants: Vec<Vec<u8>> = (0..DISTINCT_MODULES).map(|n| variant(&bytes, n)).collect();
+    let cache = tempfile::tempdir().unwrap();
+    let config = RuntimeConfig { cache_dir: Some(cache.path().to_owned()), ..Default::default() };
+    {
+        // Compile every variant once, into the disk cache.
+        let compiler = Runtime::new(config.clone()).unwrap();
+        for v in &variants {
+            drop(compiler.load(v).unwrap());
+        }
+    }
+    // A fresh runtime, as after a restart: modules come from the cache, with no compiler garbage.
+    let runtime = Runtime::new(config).unwrap();
     let first = runtime.load(&bytes).unwrap();
     let before = resident_bytes();
-    let modules: Vec<_> = (0..DISTINCT_MODULES).map(|n| runtime.load(&variant(&bytes, n)).unwrap()).collect();
+    let modules: Vec<_> = variants.iter().map(|v| runtime.load(v).unwrap()).collect();
+    assert!(modules.iter().all(|m| m.from_cache()));
     let per_module = (resident_bytes().saturating_sub(before)) / DISTINCT_MODULES;
-    println!("resident memory per loaded idle plugin (distinct modules): {:.2} MiB", per_module as f64 / 1048576.0);
+    println!(
+        "resident memory per loaded idle plugin (distinct modules, precompiled): {:.2} MiB",
+        per_module as f64 / 1048576.0
+    );
     drop(modules);
 
     let hello = plugin(first, "hello");
@@ -301,9 +315,19 @@ fn throughput(runtime: &Runtime) {
 }
 
 fn main() {
-    let runtime = Runtime::new(RuntimeConfig::default()).unwrap();
-    per_call_overhead(&runtime);
-    throughput(&runtime);
+    // How much linear memory stays mapped between calls decides between page faults on first
+    // touch (little kept) and zeroing on reuse (much kept); measure each setting.
+    for keep in [0, 256 << 10, 4 << 20, 16 << 20] {
+        println!(
+            "\n# memory_keep_resident = {} KiB{}",
+            keep >> 10,
+            if keep == EngineConfig::default().memory_keep_resident { " (default)" } else { "" }
+        );
+        let engine = EngineConfig { memory_keep_resident: keep, ..EngineConfig::default() };
+        let runtime = Runtime::new(RuntimeConfig { engine, ..RuntimeConfig::default() }).unwrap();
+        per_call_overhead(&runtime);
+        throughput(&runtime);
+    }
     load_times();
     memory();
 }

@@ -62,6 +62,7 @@ struct Inner {
     recorder: Recorder,
     actors: Mutex<HashMap<String, watch::Sender<Option<Plugin>>>>,
     running: Mutex<HashSet<String>>,
+    stats: Mutex<HashMap<String, Arc<Stats>>>,
 }
 
 impl Host {
@@ -77,6 +78,7 @@ impl Host {
                 config,
                 actors: Mutex::new(HashMap::new()),
                 running: Mutex::new(HashSet::new()),
+                stats: Mutex::new(HashMap::new()),
             }),
         })
     }
@@ -84,6 +86,11 @@ impl Host {
     /// Informers running now, with their cached object counts.
     pub fn active_informers(&self) -> Vec<(InformerKey, usize)> {
         self.inner.informers.active()
+    }
+
+    /// The counters of a running plugin.
+    pub fn plugin_stats(&self, name: &str) -> Option<Arc<Stats>> {
+        self.inner.stats.lock().get(name).cloned()
     }
 
     /// Names of the plugins reconciling now.
@@ -237,6 +244,7 @@ impl Actor {
             tracing::info!(plugin = %self.name, "plugin unloaded");
         }
         self.inner.running.lock().remove(&self.name);
+        self.inner.stats.lock().remove(&self.name);
     }
 
     /// Brings the running plugin in line with `plugin`'s spec.
@@ -369,7 +377,7 @@ impl Actor {
             controller,
             module,
             cluster,
-            stats,
+            stats: Arc::clone(&stats),
             generation,
             spec: spec.clone(),
             modified,
@@ -381,6 +389,7 @@ impl Actor {
             "Loaded"
         };
         self.inner.running.lock().insert(self.name.clone());
+        self.inner.stats.lock().insert(self.name.clone(), stats);
         self.event(plugin, EventType::Normal, reason, &format!("running {summary}")).await;
         tracing::info!(plugin = %self.name, %summary, reason, "plugin running");
         Ok(())

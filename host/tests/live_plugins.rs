@@ -185,3 +185,30 @@ async fn a_status_patch_changes_nothing_when_the_plugin_spec_is_unchanged() {
     assert!(live.host.active_informers().is_empty());
     live.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_path_module_is_reloaded_when_its_file_changes() {
+    let live = Live::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("plugin.wasm");
+    std::fs::write(&file, common::example_bytes("hello")).expect("write module");
+    live.apply_plugin(
+        "dev",
+        json!({
+            "module": { "path": file },
+            "permissions": [{ "apiGroups": [""], "resources": ["configmaps"], "verbs": ["create", "patch"] }],
+        }),
+    )
+    .await;
+    eventually("hello from the file", || async { live.status("dev").await?.version.filter(|v| v == "hello 0.1.0") })
+        .await;
+
+    // Rebuilt in place: the new module takes over without any change to the Plugin.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    std::fs::write(&file, common::example_bytes("misbehave")).expect("rewrite module");
+    eventually("reloaded from the file", || async {
+        live.status("dev").await?.version.filter(|v| v == "misbehave 0.1.0")
+    })
+    .await;
+    live.stop().await;
+}

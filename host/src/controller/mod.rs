@@ -9,10 +9,10 @@ pub mod cluster;
 pub mod informer;
 pub mod queue;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use parking_lot::{Mutex, RwLock};
@@ -59,6 +59,21 @@ pub struct Stats {
     pub reconciles: AtomicU64,
     pub errors: AtomicU64,
     pub last_error: Mutex<Option<String>>,
+    /// Recent times from an event (or requeue) queuing a key to its reconcile starting.
+    pub queue_latency: Mutex<VecDeque<Duration>>,
+}
+
+/// Latency samples kept per plugin.
+const LATENCY_SAMPLES: usize = 4096;
+
+impl Stats {
+    fn record_latency(&self, latency: Duration) {
+        let mut samples = self.queue_latency.lock();
+        if samples.len() == LATENCY_SAMPLES {
+            samples.pop_front();
+        }
+        samples.push_back(latency);
+    }
 }
 
 /// A running plugin. Dropping it without [`stop`](Self::stop) cancels its tasks at once.
@@ -77,7 +92,8 @@ struct Shared {
     cluster: Arc<KubeCluster>,
     client: kube::Client,
     queue: Queue<ObjectKey>,
-    reasons: Mutex<HashMap<ObjectKey, Trigger>>,
+    /// Why each queued key is queued, and since when.
+    reasons: Mutex<HashMap<ObjectKey, (Trigger, Instant)>>,
     stats: Arc<Stats>,
     stop: CancellationToken,
     config: ControllerConfig,
@@ -247,7 +263,7 @@ impl Shared {
     }
 
     fn enqueue(&self, key: ObjectKey, reason: Trigger) {
-        self.reasons.lock().entry(key.clone()).or_insert(reason);
+        self.reasons.lock().entry(key.clone()).or_insert((reason, Instant::now()));
         self.queue.add(key);
     }
 
@@ -381,7 +397,8 @@ impl Shared {
     }
 
     async fn process(&self, key: &ObjectKey) {
-        let reason = self.reasons.lock().remove(key).unwrap_or(Trigger::Resync);
+        let (reason, queued) = self.reasons.lock().remove(key).unwrap_or((Trigger::Resync, Instant::now()));
+        self.stats.record_latency(queued.elapsed());
         let api = self.primary_api().clone();
         let cached = self.primary.iter().find_map(|i| i.get(key));
         let Some(json) = self.cluster.overlay(&api, cached.as_deref(), key) else {
@@ -415,8 +432,9 @@ impl Shared {
             Ok(Ok(Ok(Action::Done))) => self.queue.forget(key),
             Ok(Ok(Ok(Action::RequeueAfter(ms)))) => {
                 self.queue.forget(key);
-                self.reasons.lock().insert(key.clone(), Trigger::Requeued);
-                self.queue.add_after(key.clone(), Duration::from_millis(ms));
+                let after = Duration::from_millis(ms);
+                self.reasons.lock().insert(key.clone(), (Trigger::Requeued, Instant::now() + after));
+                self.queue.add_after(key.clone(), after);
             }
             Ok(Ok(Err(Failure::Transient(message)))) => self.failed(key, &message, true),
             Ok(Ok(Err(Failure::Permanent(message)))) => self.failed(key, &message, false),
@@ -479,8 +497,8 @@ impl Shared {
         *self.stats.last_error.lock() = Some(format!("{}/{}: {message}", key.0.as_deref().unwrap_or_default(), key.1));
         tracing::warn!(plugin = %self.description.name, namespace = ?key.0, name = %key.1, %message, retry, "reconcile failed");
         if retry {
-            self.reasons.lock().insert(key.clone(), Trigger::Retry);
-            self.queue.retry(key.clone());
+            let delay = self.queue.retry(key.clone());
+            self.reasons.lock().insert(key.clone(), (Trigger::Retry, Instant::now() + delay));
         } else {
             self.queue.forget(key);
         }

@@ -27,14 +27,16 @@ pub struct EngineConfig {
     pub max_instances: u32,
     /// Upper bound for any plugin's memory limit.
     pub max_memory_bytes: usize,
-    /// Linear memory kept mapped between calls instead of returned to the kernel: a little
-    /// resident memory per pool slot buys fewer page faults on every call.
+    /// Linear memory kept mapped between calls instead of returned to the kernel. Keeping what a
+    /// call typically touches resident spares every call its page faults and spares the host the
+    /// TLB shootdowns of returning memory, which otherwise stop calls from scaling across threads
+    /// (see BENCHMARKS.md). It costs up to this much resident memory per pool slot in use.
     pub memory_keep_resident: usize,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        Self { max_instances: 1000, max_memory_bytes: 1 << 30, memory_keep_resident: 256 << 10 }
+        Self { max_instances: 1000, max_memory_bytes: 1 << 30, memory_keep_resident: 4 << 20 }
     }
 }
 
