@@ -14,49 +14,14 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::core::v1::ConfigMap;
 use serde_json::json;
 use weft::runtime::{
-    Action, ApiError, ApiResource, Cluster, EngineConfig, ErrorKind, Event, Grants, Limits, Module, ObjectRef, Plugin,
-    PluginEnv, Runtime, RuntimeConfig, Trigger,
+    Action, EngineConfig, Grants, Limits, Module, NoCluster, ObjectRef, Plugin, PluginEnv, Runtime, RuntimeConfig,
+    Trigger,
 };
 
 const CALLS: usize = 20_000;
 const THROUGHPUT_CALLS: usize = 40_000;
 const DISTINCT_MODULES: usize = 8;
 const LIVE_INSTANCES: usize = 100;
-
-/// The benchmarked calls make no cluster calls; this refuses any that would.
-#[derive(Debug)]
-struct NoCalls;
-
-impl NoCalls {
-    fn refuse<T>() -> Result<T, ApiError> {
-        Err(ApiError::new(ErrorKind::Forbidden, "benchmark plugins make no cluster calls"))
-    }
-}
-
-impl Cluster for NoCalls {
-    fn get(&self, _: &ApiResource, _: Option<&str>, _: &str) -> Result<String, ApiError> {
-        Self::refuse()
-    }
-    fn list(&self, _: &ApiResource, _: Option<&str>, _: Option<&str>) -> Result<Vec<String>, ApiError> {
-        Self::refuse()
-    }
-    fn create(&self, _: &ApiResource, _: &str) -> Result<String, ApiError> {
-        Self::refuse()
-    }
-    fn apply(&self, _: &ApiResource, _: &str, _: &str, _: bool) -> Result<String, ApiError> {
-        Self::refuse()
-    }
-    fn patch(&self, _: &ApiResource, _: Option<&str>, _: &str, _: &str) -> Result<String, ApiError> {
-        Self::refuse()
-    }
-    fn patch_status(&self, _: &ApiResource, _: Option<&str>, _: &str, _: &str) -> Result<String, ApiError> {
-        Self::refuse()
-    }
-    fn delete(&self, _: &ApiResource, _: Option<&str>, _: &str) -> Result<(), ApiError> {
-        Self::refuse()
-    }
-    fn record_event(&self, _: &ObjectRef, _: &Event, _: &str) {}
-}
 
 fn example_bytes(name: &str) -> Vec<u8> {
     let path = format!("{}/../examples/target/wasm32-wasip2/release/{name}.wasm", env!("CARGO_MANIFEST_DIR"));
@@ -69,7 +34,7 @@ fn plugin(module: Arc<Module>, name: &str) -> Plugin {
         PluginEnv {
             name: Arc::from(name),
             grants: Grants::default(),
-            cluster: Arc::new(NoCalls),
+            cluster: Arc::new(NoCluster),
             config: "{}".into(),
             limits: Limits::default(),
         },

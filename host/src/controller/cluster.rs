@@ -16,7 +16,7 @@ use serde_json::Value;
 use tokio::runtime::Handle;
 use weft_sim::selector::LabelSelector;
 
-use super::informer::{CachedObject, InformerKey, Informers, ObjectKey};
+use super::informer::{CachedObject, InformerKey, Informers, ObjectKey, dynamic_api};
 use crate::runtime::{ApiError, ApiResource, Cluster, ErrorKind, Event, EventType, ObjectRef};
 
 /// How long one cluster call from a plugin may take.
@@ -45,16 +45,6 @@ pub struct KubeCluster {
 impl std::fmt::Debug for KubeCluster {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KubeCluster").field("scopes", &self.scopes).finish_non_exhaustive()
-    }
-}
-
-fn kube_resource(api: &ApiResource) -> kube::api::ApiResource {
-    kube::api::ApiResource {
-        group: api.group.clone(),
-        version: api.version.clone(),
-        api_version: api.api_version(),
-        kind: api.kind.clone(),
-        plural: api.plural.clone(),
     }
 }
 
@@ -110,11 +100,7 @@ impl KubeCluster {
     }
 
     fn api(&self, api: &ApiResource, namespace: Option<&str>) -> Api<DynamicObject> {
-        let resource = kube_resource(api);
-        match namespace {
-            Some(ns) if api.namespaced => Api::namespaced_with(self.client.clone(), ns, &resource),
-            _ => Api::all_with(self.client.clone(), &resource),
-        }
+        dynamic_api(self.client.clone(), api, namespace)
     }
 
     /// A synced informer whose scope covers `namespace` (or every namespace, for `None`).

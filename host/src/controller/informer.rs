@@ -44,6 +44,21 @@ pub fn resource_name(api: &ApiResource) -> String {
     }
 }
 
+/// A dynamic client for `api`, in `namespace` when it is namespaced and one is given.
+pub fn dynamic_api(client: Client, api: &ApiResource, namespace: Option<&str>) -> Api<DynamicObject> {
+    let resource = kube::api::ApiResource {
+        group: api.group.clone(),
+        version: api.version.clone(),
+        api_version: api.api_version(),
+        kind: api.kind.clone(),
+        plural: api.plural.clone(),
+    };
+    match namespace {
+        Some(ns) if api.namespaced => Api::namespaced_with(client, ns, &resource),
+        _ => Api::all_with(client, &resource),
+    }
+}
+
 /// Namespace and name.
 pub type ObjectKey = (Option<String>, String);
 
@@ -125,8 +140,10 @@ pub struct Informer {
     stop: CancellationToken,
 }
 
-/// Changes a subscriber may lag behind before it must resync from the cache.
-const CHANGE_BUFFER: usize = 8192;
+/// Changes a subscriber may lag behind before it resyncs from the cache instead. Kept small:
+/// the channel holds on to the objects of its last `CHANGE_BUFFER` changes (old and new), and a
+/// resync loses nothing.
+const CHANGE_BUFFER: usize = 1024;
 
 /// Backoff between relists after errors.
 const RETRY_MIN: Duration = Duration::from_millis(100);
@@ -215,17 +232,7 @@ impl Informers {
     }
 
     fn start(&self, key: InformerKey) -> Informer {
-        let resource = kube::api::ApiResource {
-            group: key.api.group.clone(),
-            version: key.api.version.clone(),
-            api_version: key.api.api_version(),
-            kind: key.api.kind.clone(),
-            plural: key.api.plural.clone(),
-        };
-        let api: Api<DynamicObject> = match &key.namespace {
-            Some(ns) if key.api.namespaced => Api::namespaced_with(self.client.clone(), ns, &resource),
-            _ => Api::all_with(self.client.clone(), &resource),
-        };
+        let api = dynamic_api(self.client.clone(), &key.api, key.namespace.as_deref());
         let cache = Arc::new(RwLock::new(HashMap::new()));
         let (changes, _) = broadcast::channel(CHANGE_BUFFER);
         let (state_tx, state) = watch::channel(SyncState::Pending);

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use kube::api::{Patch, PatchParams};
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::{Semaphore, broadcast};
 use tokio::task::JoinSet;
@@ -473,19 +473,7 @@ impl Shared {
 
     /// Replaces the finalizer list, guarded by the cached resourceVersion.
     async fn set_finalizers(&self, object: &CachedObject, finalizers: Vec<String>) -> Result<(), kube::Error> {
-        let api = self.primary_api();
-        let resource = kube::api::ApiResource {
-            group: api.group.clone(),
-            version: api.version.clone(),
-            api_version: api.api_version(),
-            kind: api.kind.clone(),
-            plural: api.plural.clone(),
-        };
-        let client = self.client.clone();
-        let objects: Api<DynamicObject> = match &object.namespace {
-            Some(ns) => Api::namespaced_with(client, ns, &resource),
-            None => Api::all_with(client, &resource),
-        };
+        let objects = informer::dynamic_api(self.client.clone(), self.primary_api(), object.namespace.as_deref());
         let patch = serde_json::json!({
             "metadata": { "finalizers": finalizers, "resourceVersion": object.resource_version }
         });

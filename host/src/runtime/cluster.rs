@@ -28,13 +28,14 @@ pub trait Cluster: Send + Sync + fmt::Debug {
     fn record_event(&self, regarding: &ObjectRef, event: &Event, reporter: &str);
 }
 
-/// For `describe` and other calls that must not touch the cluster.
+/// A cluster that refuses every call: for `describe`, and for running plugins where no cluster
+/// is wanted (benchmarks).
 #[derive(Debug)]
-pub(crate) struct NoCluster;
+pub struct NoCluster;
 
 impl NoCluster {
     fn refuse<T>() -> Result<T, ApiError> {
-        Err(ApiError::new(ErrorKind::Forbidden, "describe cannot call the cluster"))
+        Err(ApiError::new(ErrorKind::Forbidden, "this call may not use the cluster"))
     }
 }
 

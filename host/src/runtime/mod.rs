@@ -30,7 +30,7 @@ use wasmtime::component::Linker;
 pub use bindings::{
     Action, ApiError, ApiResource, Description, ErrorKind, Event, EventType, Failure, ObjectRef, Trigger,
 };
-pub use cluster::Cluster;
+pub use cluster::{Cluster, NoCluster};
 pub use engine::EngineConfig;
 pub use error::{CallError, LoadError};
 pub use host_calls::PluginEnv;
