@@ -19,7 +19,6 @@ fn report(path: &Path, module: &Module) -> String {
     let mut line = |label: &str, value: &str| {
         let _ = writeln!(out, "  {label:<12} {value}");
     };
-    let _ = &mut line;
     let header = format!("{}: weft plugin {} {}", path.display(), d.name, d.version);
     line("module", &format!("{}, {} bytes, sha256 {}", module.kind(), module.size(), module.digest()));
     line("reconciles", &watch(&d.primary));

@@ -61,8 +61,8 @@ struct Inner {
     config: HostConfig,
     recorder: Recorder,
     actors: Mutex<HashMap<String, watch::Sender<Option<Plugin>>>>,
-    running: Mutex<HashSet<String>>,
-    stats: Mutex<HashMap<String, Arc<Stats>>>,
+    /// Plugins reconciling now, with their counters.
+    running: Mutex<HashMap<String, Arc<Stats>>>,
 }
 
 impl Host {
@@ -77,8 +77,7 @@ impl Host {
                 runtime,
                 config,
                 actors: Mutex::new(HashMap::new()),
-                running: Mutex::new(HashSet::new()),
-                stats: Mutex::new(HashMap::new()),
+                running: Mutex::new(HashMap::new()),
             }),
         })
     }
@@ -90,12 +89,12 @@ impl Host {
 
     /// The counters of a running plugin.
     pub fn plugin_stats(&self, name: &str) -> Option<Arc<Stats>> {
-        self.inner.stats.lock().get(name).cloned()
+        self.inner.running.lock().get(name).cloned()
     }
 
     /// Names of the plugins reconciling now.
     pub fn running_plugins(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.inner.running.lock().iter().cloned().collect();
+        let mut names: Vec<String> = self.inner.running.lock().keys().cloned().collect();
         names.sort();
         names
     }
@@ -242,9 +241,12 @@ impl Actor {
         if let Some(running) = self.running.take() {
             running.controller.stop().await;
             tracing::info!(plugin = %self.name, "plugin unloaded");
+            // A Plugin re-created under the same name may already run in a new actor.
+            let mut registered = self.inner.running.lock();
+            if registered.get(&self.name).is_some_and(|stats| Arc::ptr_eq(stats, &running.stats)) {
+                registered.remove(&self.name);
+            }
         }
-        self.inner.running.lock().remove(&self.name);
-        self.inner.stats.lock().remove(&self.name);
     }
 
     /// Brings the running plugin in line with `plugin`'s spec.
@@ -388,8 +390,7 @@ impl Actor {
         } else {
             "Loaded"
         };
-        self.inner.running.lock().insert(self.name.clone());
-        self.inner.stats.lock().insert(self.name.clone(), stats);
+        self.inner.running.lock().insert(self.name.clone(), stats);
         self.event(plugin, EventType::Normal, reason, &format!("running {summary}")).await;
         tracing::info!(plugin = %self.name, %summary, reason, "plugin running");
         Ok(())

@@ -43,6 +43,10 @@
 //! - Deleting an object never waits for a grace period (`gracePeriodSeconds` is ignored).
 //! - Aggregated discovery (`apidiscovery.k8s.io`) is not served; clients use legacy discovery.
 //! - `/openapi/v3` documents describe paths and CRD schemas; built-in kinds get an open schema.
+//! - Field selectors support `metadata.name` and `metadata.namespace` only; per-kind fields such as
+//!   `involvedObject.kind` on Events are rejected with 400.
+//! - core/v1 Events and events.k8s.io/v1 Events are stored apart: each API sees only the Events
+//!   created through it, where a real server serves one set through both.
 
 mod apply;
 mod base64;
