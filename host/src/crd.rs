@@ -54,7 +54,7 @@ pub struct ModuleSource {
     /// A key of a ConfigMap (`binaryData`, or `data` holding base64).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config_map: Option<ConfigMapModule>,
-    /// An HTTP(S) URL; `sha256` is required.
+    /// An HTTPS (or HTTP) URL; `sha256` is required and is what vouches for the bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// A file on the host's filesystem; `weft dev` only.

@@ -264,3 +264,41 @@ async fn no_event_is_lost_across_a_closed_watch_and_a_410() {
     }
     live.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn url_modules_are_downloaded_and_checked_against_their_sha256() {
+    let hello = common::example_bytes("hello");
+    let digest = weft::runtime::Digest::of(&hello).to_string();
+    let app = axum::Router::new().route("/hello.wasm", axum::routing::get(move || async move { hello.clone() }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let live = Live::start().await;
+    let url = |path: &str| json!({ "url": format!("{base}{path}") });
+    live.apply_plugin(
+        "fetched",
+        json!({ "module": url("/hello.wasm"), "sha256": digest, "permissions": configmap_rule(&["patch"]) }),
+    )
+    .await;
+    live.apply_plugin("unpinned", json!({ "module": url("/hello.wasm"), "permissions": configmap_rule(&["patch"]) }))
+        .await;
+    live.apply_plugin(
+        "tampered",
+        json!({ "module": url("/hello.wasm"), "sha256": "ab".repeat(32), "permissions": configmap_rule(&["patch"]) }),
+    )
+    .await;
+    live.apply_plugin(
+        "gone",
+        json!({ "module": url("/missing.wasm"), "sha256": digest, "permissions": configmap_rule(&["patch"]) }),
+    )
+    .await;
+
+    live.wait_condition("fetched", "Ready", "True", "Running").await;
+    let c = live.wait_condition("unpinned", "Ready", "False", "InvalidSpec").await;
+    assert_eq!(c.message, "module.url needs sha256");
+    live.wait_condition("tampered", "Ready", "False", "DigestMismatch").await;
+    let c = live.wait_condition("gone", "Ready", "False", "FetchFailed").await;
+    assert!(c.message.ends_with("HTTP 404 Not Found"), "{}", c.message);
+    live.stop().await;
+}
