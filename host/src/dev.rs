@@ -28,6 +28,8 @@ pub struct DevOptions {
     pub kubeconfig: PathBuf,
     pub manifests: Vec<PathBuf>,
     pub cache_dir: Option<PathBuf>,
+    /// Periodic resync of every plugin's primaries.
+    pub resync: Option<Duration>,
 }
 
 /// Runs until `shutdown`: emulator, Plugin CRD, host, then the manifests (or the demo).
@@ -41,6 +43,7 @@ pub async fn run(options: DevOptions, shutdown: CancellationToken) -> anyhow::Re
 
     let mut host_config = HostConfig { sources: Sources { allow_path: true }, ..HostConfig::default() };
     host_config.runtime.cache_dir = options.cache_dir.clone();
+    host_config.controller.resync = options.resync;
     let host = Host::new(client.clone(), host_config)?;
     let host_task = tokio::spawn({
         let (host, shutdown) = (host.clone(), shutdown.clone());

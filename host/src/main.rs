@@ -48,6 +48,9 @@ struct RunArgs {
     /// Directory for compiled plugins, so restarts skip compiling.
     #[arg(long, env = "WEFT_CACHE_DIR")]
     cache_dir: Option<PathBuf>,
+    /// Reconcile every primary this often (seconds) even without changes; 0 turns it off.
+    #[arg(long, env = "WEFT_RESYNC_SECONDS", default_value_t = 0)]
+    resync: u64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -63,6 +66,9 @@ struct DevArgs {
     /// Directory for compiled plugins.
     #[arg(long, env = "WEFT_CACHE_DIR")]
     cache_dir: Option<PathBuf>,
+    /// Reconcile every primary this often (seconds) even without changes; 0 turns it off.
+    #[arg(long, env = "WEFT_RESYNC_SECONDS", default_value_t = 0)]
+    resync: u64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -118,6 +124,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     let client = kube::Client::try_default().await.context("no cluster configuration")?;
     let mut config = weft::manager::HostConfig::default();
     config.runtime.cache_dir = args.cache_dir;
+    config.controller.resync = resync(args.resync);
     let host = weft::manager::Host::new(client, config)?;
     let shutdown = CancellationToken::new();
     let stopping = shutdown.clone();
@@ -140,8 +147,13 @@ async fn dev(args: DevArgs) -> anyhow::Result<()> {
         kubeconfig: args.kubeconfig,
         manifests: args.manifests,
         cache_dir: args.cache_dir,
+        resync: resync(args.resync),
     };
     weft::dev::run(options, shutdown).await
+}
+
+fn resync(seconds: u64) -> Option<std::time::Duration> {
+    (seconds > 0).then(|| std::time::Duration::from_secs(seconds))
 }
 
 /// Plugin calls block their thread, so `check` runs without an async runtime.

@@ -212,3 +212,21 @@ async fn a_path_module_is_reloaded_when_its_file_changes() {
     .await;
     live.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resync_reconciles_primaries_without_changes() {
+    let live = Live::start_with(|config| config.controller.resync = Some(Duration::from_millis(200))).await;
+    live.module_configmap("hello-module", "hello").await;
+    live.configmaps("default")
+        .create(&PostParams::default(), &configmap("steady", &[("weft.dev/hello", "")], &[]))
+        .await
+        .expect("create");
+    live.apply_plugin("hello", hello_spec("hello")).await;
+    eventually("greeting", || async { live.annotation("default", "steady", GREETING).await }).await;
+    let settled = eventually("settled", || async { live.status("hello").await.filter(|s| s.reconciles >= 2) }).await;
+    eventually("resyncs keep coming", || async {
+        live.status("hello").await.filter(|s| s.reconciles >= settled.reconciles + 3)
+    })
+    .await;
+    live.stop().await;
+}

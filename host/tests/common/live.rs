@@ -28,6 +28,11 @@ pub struct Live {
 
 impl Live {
     pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts with the test defaults, adjusted by `adjust`.
+    pub async fn start_with(adjust: impl FnOnce(&mut HostConfig)) -> Self {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
             .with_test_writer()
@@ -45,6 +50,7 @@ impl Live {
         host_config.controller.stop_grace = Duration::from_secs(5);
         host_config.limits.timeout = Duration::from_secs(2);
         host_config.runtime.cache_dir = Some(std::env::temp_dir().join("weft-test-compiled"));
+        adjust(&mut host_config);
         let host = Host::new(client.clone(), host_config).expect("host");
         let shutdown = CancellationToken::new();
         let task = tokio::spawn({
