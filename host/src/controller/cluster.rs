@@ -190,9 +190,6 @@ impl Cluster for KubeCluster {
     ) -> Result<Vec<String>, ApiError> {
         let parsed = LabelSelector::parse(selector.unwrap_or_default()).map_err(|e| invalid(e.to_string()))?;
         if let Some(informer) = self.cache_for(api, namespace) {
-            let matches = |labels: &std::collections::BTreeMap<String, String>| {
-                parsed.matches(&serde_json::json!({ "metadata": { "labels": labels } }))
-            };
             let mut items = Vec::new();
             for cached in informer.list(namespace) {
                 let key = cached.key();
@@ -205,7 +202,7 @@ impl Cluster for KubeCluster {
                             .and_then(|o| o.metadata.labels)
                             .unwrap_or_default()
                     };
-                    if matches(&labels) {
+                    if parsed.matches_labels(&labels) {
                         items.push(json);
                     }
                 }

@@ -270,7 +270,7 @@ impl Shared {
     fn enqueue_all(&self, reason: Trigger) {
         for informer in &self.primary {
             for object in informer.list(None) {
-                if self.selector.matches(&serde_json::json!({ "metadata": { "labels": object.labels } })) {
+                if self.selector.matches_labels(&object.labels) {
                     self.enqueue(object.key(), reason);
                 }
             }
@@ -278,7 +278,7 @@ impl Shared {
     }
 
     fn selected(&self, object: &CachedObject) -> bool {
-        self.selector.matches(&serde_json::json!({ "metadata": { "labels": object.labels } }))
+        self.selector.matches_labels(&object.labels)
     }
 
     /// Turns one informer's changes into queued primary keys.
