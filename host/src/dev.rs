@@ -30,6 +30,8 @@ pub struct DevOptions {
     pub cache_dir: Option<PathBuf>,
     /// Periodic resync of every plugin's primaries.
     pub resync: Option<Duration>,
+    /// Where to serve /metrics, /healthz and /readyz, if anywhere.
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 /// Runs until `shutdown`: emulator, Plugin CRD, host, then the manifests (or the demo).
@@ -45,6 +47,11 @@ pub async fn run(options: DevOptions, shutdown: CancellationToken) -> anyhow::Re
     host_config.runtime.cache_dir = options.cache_dir.clone();
     host_config.controller.resync = options.resync;
     let host = Host::new(client.clone(), host_config)?;
+    if let Some(addr) = options.metrics_addr {
+        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+        println!("metrics and health: http://{}/metrics", listener.local_addr()?);
+        tokio::spawn(crate::serve::serve(listener, host.clone(), shutdown.clone()));
+    }
     let host_task = tokio::spawn({
         let (host, shutdown) = (host.clone(), shutdown.clone());
         async move { host.run(shutdown).await }

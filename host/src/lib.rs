@@ -10,4 +10,6 @@ pub mod crd;
 pub mod dev;
 pub mod fetch;
 pub mod manager;
+pub mod metrics;
 pub mod runtime;
+pub mod serve;

@@ -51,6 +51,9 @@ struct RunArgs {
     /// Reconcile every primary this often (seconds) even without changes; 0 turns it off.
     #[arg(long, env = "WEFT_RESYNC_SECONDS", default_value_t = 0)]
     resync: u64,
+    /// Where to serve /metrics, /healthz and /readyz.
+    #[arg(long, env = "WEFT_METRICS_ADDR", default_value = "0.0.0.0:8080")]
+    metrics_addr: SocketAddr,
 }
 
 #[derive(Debug, clap::Args)]
@@ -69,6 +72,9 @@ struct DevArgs {
     /// Reconcile every primary this often (seconds) even without changes; 0 turns it off.
     #[arg(long, env = "WEFT_RESYNC_SECONDS", default_value_t = 0)]
     resync: u64,
+    /// Where to serve /metrics, /healthz and /readyz (off unless given).
+    #[arg(long, env = "WEFT_DEV_METRICS_ADDR")]
+    metrics_addr: Option<SocketAddr>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -132,7 +138,14 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         let _ = shutdown_signal().await;
         stopping.cancel();
     });
-    host.run(shutdown).await
+    let listener = tokio::net::TcpListener::bind(args.metrics_addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.metrics_addr))?;
+    tracing::info!(addr = %listener.local_addr()?, "serving /metrics, /healthz and /readyz");
+    let endpoints = tokio::spawn(weft::serve::serve(listener, host.clone(), shutdown.clone()));
+    host.run(shutdown).await?;
+    endpoints.await??;
+    Ok(())
 }
 
 async fn dev(args: DevArgs) -> anyhow::Result<()> {
@@ -148,6 +161,7 @@ async fn dev(args: DevArgs) -> anyhow::Result<()> {
         manifests: args.manifests,
         cache_dir: args.cache_dir,
         resync: resync(args.resync),
+        metrics_addr: args.metrics_addr,
     };
     weft::dev::run(options, shutdown).await
 }

@@ -1,8 +1,9 @@
 //! The plugin lifecycle: watches `Plugin` resources and loads, swaps, suspends and unloads
 //! plugins in the running host, reporting conditions and Events on each Plugin.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
@@ -22,6 +23,7 @@ use crate::controller::informer::{InformerKey, Informers, resource_name};
 use crate::controller::{ControllerConfig, PluginController, Stats};
 use crate::crd::{Plugin, PluginCondition, PluginSpec, PluginStatus};
 use crate::fetch::{FetchError, Sources, fetch};
+use crate::metrics::{Exposition, Histogram};
 use crate::runtime::{self, Grants, Limits, Module, PluginEnv, Runtime, RuntimeConfig};
 
 /// Host-wide settings.
@@ -63,6 +65,13 @@ struct Inner {
     actors: Mutex<HashMap<String, watch::Sender<Option<Plugin>>>>,
     /// Plugins reconciling now, with their counters.
     running: Mutex<HashMap<String, Arc<Stats>>>,
+    /// Plugins whose actor has acted on their spec at least once.
+    settled: Mutex<HashSet<String>>,
+    /// Whether the first list of Plugins has been handed to actors.
+    listed: AtomicBool,
+    /// Lifecycle transitions by plugin and kind (`load`, `swap`, `unload`, `failure`).
+    lifecycle: Mutex<BTreeMap<(String, &'static str), u64>>,
+    load_duration: Histogram,
 }
 
 impl Host {
@@ -78,6 +87,10 @@ impl Host {
                 config,
                 actors: Mutex::new(HashMap::new()),
                 running: Mutex::new(HashMap::new()),
+                settled: Mutex::new(HashSet::new()),
+                listed: AtomicBool::new(false),
+                lifecycle: Mutex::new(BTreeMap::new()),
+                load_duration: Histogram::default(),
             }),
         })
     }
@@ -90,6 +103,74 @@ impl Host {
     /// The counters of a running plugin.
     pub fn plugin_stats(&self, name: &str) -> Option<Arc<Stats>> {
         self.inner.running.lock().get(name).cloned()
+    }
+
+    /// Ready when the Plugins have been listed, each has been acted on once, and every running
+    /// plugin's caches are synced.
+    pub fn ready(&self) -> bool {
+        if !self.inner.listed.load(Ordering::Relaxed) {
+            return false;
+        }
+        let settled = self.inner.settled.lock();
+        if !self.inner.actors.lock().keys().all(|name| settled.contains(name)) {
+            return false;
+        }
+        self.inner.running.lock().values().all(|stats| stats.synced.load(Ordering::Relaxed))
+    }
+
+    /// Every metric, in the Prometheus text format.
+    pub fn metrics(&self) -> String {
+        let mut e = Exposition::default();
+        let running: Vec<(String, Arc<Stats>)> =
+            self.inner.running.lock().iter().map(|(n, s)| (n.clone(), Arc::clone(s))).collect();
+        e.family("weft_plugins_running", "gauge", "Plugins reconciling now.");
+        e.sample("weft_plugins_running", &[], running.len());
+        e.family("weft_reconciles_total", "counter", "Reconcile and cleanup calls by result.");
+        for (name, stats) in &running {
+            for (result, count) in stats.outcomes.by_result() {
+                e.sample("weft_reconciles_total", &[("plugin", name), ("result", result)], count);
+            }
+        }
+        e.family("weft_reconcile_duration_seconds", "histogram", "Time of one reconcile or cleanup call.");
+        for (name, stats) in &running {
+            e.histogram("weft_reconcile_duration_seconds", &[("plugin", name)], &stats.duration);
+        }
+        let per_plugin: [(&str, &str, fn(&Stats) -> u64); 4] = [
+            ("weft_queue_depth", "Keys waiting or being reconciled.", |s| s.queue_depth.load(Ordering::Relaxed)),
+            ("weft_retries_total", "Keys queued again after a failure.", |s| s.retries.load(Ordering::Relaxed)),
+            ("weft_wasm_traps_total", "Calls that trapped, including memory and fuel limits.", |s| {
+                s.traps.load(Ordering::Relaxed)
+            }),
+            ("weft_wasm_deadline_kills_total", "Calls stopped at their deadline.", |s| {
+                s.deadline_kills.load(Ordering::Relaxed)
+            }),
+        ];
+        for (metric, help, value) in per_plugin {
+            let kind = if metric.ends_with("_total") { "counter" } else { "gauge" };
+            e.family(metric, kind, help);
+            for (name, stats) in &running {
+                e.sample(metric, &[("plugin", name)], value(stats));
+            }
+        }
+        let informers = self.inner.informers.active();
+        e.family("weft_informers_active", "gauge", "Shared watches running now.");
+        e.sample("weft_informers_active", &[], informers.len());
+        e.family("weft_informer_cached_objects", "gauge", "Objects in each shared cache.");
+        for (key, cached) in &informers {
+            let namespace = key.namespace.as_deref().unwrap_or("");
+            e.sample(
+                "weft_informer_cached_objects",
+                &[("resource", &resource_name(&key.api)), ("namespace", namespace)],
+                cached,
+            );
+        }
+        e.family("weft_plugin_lifecycle_total", "counter", "Plugin loads, swaps, unloads and load failures.");
+        for ((name, kind), count) in self.inner.lifecycle.lock().iter() {
+            e.sample("weft_plugin_lifecycle_total", &[("plugin", name), ("event", kind)], count);
+        }
+        e.family("weft_plugin_load_duration_seconds", "histogram", "Time to fetch, compile and start a plugin.");
+        e.histogram("weft_plugin_load_duration_seconds", &[], &self.inner.load_duration);
+        e.finish()
     }
 
     /// Names of the plugins reconciling now.
@@ -124,6 +205,7 @@ impl Host {
                     for name in gone {
                         self.desire(name, None);
                     }
+                    self.inner.listed.store(true, Ordering::Relaxed);
                 }
                 Some(Ok(Event::Apply(plugin))) => self.desire(plugin.name_any(), Some(plugin)),
                 Some(Ok(Event::Delete(plugin))) => self.desire(plugin.name_any(), None),
@@ -228,6 +310,7 @@ impl Actor {
             }
         }
         self.stop().await;
+        self.inner.settled.lock().remove(&self.name);
     }
 
     fn path_changed(&self) -> bool {
@@ -240,6 +323,7 @@ impl Actor {
     async fn stop(&mut self) {
         if let Some(running) = self.running.take() {
             running.controller.stop().await;
+            self.count("unload");
             tracing::info!(plugin = %self.name, "plugin unloaded");
             // A Plugin re-created under the same name may already run in a new actor.
             let mut registered = self.inner.running.lock();
@@ -265,9 +349,13 @@ impl Actor {
         {
             return self.running_verdict();
         }
-        match self.load(plugin).await {
+        let started = std::time::Instant::now();
+        let loaded = self.load(plugin).await;
+        self.inner.load_duration.observe(started.elapsed());
+        match loaded {
             Ok(()) => self.running_verdict(),
             Err(failure) => {
+                self.count("failure");
                 self.event(plugin, EventType::Warning, failure.reason, &failure.message).await;
                 tracing::warn!(plugin = %self.name, reason = failure.reason, message = %failure.message, "plugin not loaded");
                 match &self.running {
@@ -363,6 +451,7 @@ impl Actor {
             running.generation = generation;
             running.spec = spec.clone();
             running.modified = modified;
+            self.count("swap");
             self.event(plugin, EventType::Normal, "Swapped", &format!("now running {summary}")).await;
             return Ok(());
         }
@@ -386,8 +475,10 @@ impl Actor {
         });
         let reason = if let Some(old) = replaced {
             old.controller.stop().await;
+            self.count("swap");
             "Swapped"
         } else {
+            self.count("load");
             "Loaded"
         };
         self.inner.running.lock().insert(self.name.clone(), stats);
@@ -397,6 +488,10 @@ impl Actor {
     }
 
     async fn write_status(&mut self, plugin: &Plugin, verdict: &Verdict) {
+        self.inner.settled.lock().insert(self.name.clone());
+        if let Some(running) = &self.running {
+            running.stats.synced.store(running.controller.watch_problem().is_none(), Ordering::Relaxed);
+        }
         let previous = self.status.clone().or_else(|| plugin.status.clone()).unwrap_or_default();
         let generation = plugin.metadata.generation;
         let condition = |type_: &str, ok: bool, reason: &str, message: &str| {
@@ -458,6 +553,10 @@ impl Actor {
             Ok(_) => self.status = Some(status),
             Err(e) => tracing::debug!(plugin = %self.name, error = %e, "could not write Plugin status"),
         }
+    }
+
+    fn count(&self, kind: &'static str) {
+        *self.inner.lifecycle.lock().entry((self.name.clone(), kind)).or_insert(0) += 1;
     }
 
     async fn event(&self, plugin: &Plugin, type_: EventType, reason: &str, note: &str) {

@@ -11,7 +11,7 @@ pub mod queue;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use kube::api::{Patch, PatchParams};
@@ -24,8 +24,9 @@ use weft_sim::selector::LabelSelector;
 use self::cluster::KubeCluster;
 use self::informer::{CachedObject, Change, Informer, InformerKey, Informers, ObjectKey, SyncState};
 use self::queue::{Backoff, Queue};
+use crate::metrics::Histogram;
 use crate::runtime::bindings::{RelatedMapping, Watch};
-use crate::runtime::{Action, ApiResource, Description, Failure, ObjectRef, Plugin, Trigger};
+use crate::runtime::{Action, ApiResource, CallError, CallResult, Description, Failure, ObjectRef, Plugin, Trigger};
 
 /// How a plugin runs, besides its module.
 #[derive(Debug, Clone)]
@@ -61,6 +62,40 @@ pub struct Stats {
     pub last_error: Mutex<Option<String>>,
     /// Recent times from an event (or requeue) queuing a key to its reconcile starting.
     pub queue_latency: Mutex<VecDeque<Duration>>,
+    /// Reconcile and cleanup calls by result.
+    pub outcomes: Outcomes,
+    pub retries: AtomicU64,
+    /// Calls that trapped (including memory and fuel limits) and calls stopped at the deadline.
+    pub traps: AtomicU64,
+    pub deadline_kills: AtomicU64,
+    pub duration: Histogram,
+    /// Keys waiting or being reconciled, as of the last change.
+    pub queue_depth: AtomicU64,
+    /// Whether every informer the plugin uses is synced, as of the last status refresh.
+    pub synced: AtomicBool,
+}
+
+/// Counts of call results, for `weft_reconciles_total{result}`.
+#[derive(Debug, Default)]
+pub struct Outcomes {
+    pub done: AtomicU64,
+    pub requeued: AtomicU64,
+    pub transient: AtomicU64,
+    pub permanent: AtomicU64,
+    /// Traps, deadlines and other host-side failures of the call itself.
+    pub fault: AtomicU64,
+}
+
+impl Outcomes {
+    pub fn by_result(&self) -> [(&'static str, u64); 5] {
+        [
+            ("done", self.done.load(Ordering::Relaxed)),
+            ("requeue", self.requeued.load(Ordering::Relaxed)),
+            ("transient_error", self.transient.load(Ordering::Relaxed)),
+            ("permanent_error", self.permanent.load(Ordering::Relaxed)),
+            ("fault", self.fault.load(Ordering::Relaxed)),
+        ]
+    }
 }
 
 /// Latency samples kept per plugin.
@@ -265,6 +300,34 @@ impl Shared {
     fn enqueue(&self, key: ObjectKey, reason: Trigger) {
         self.reasons.lock().entry(key.clone()).or_insert((reason, Instant::now()));
         self.queue.add(key);
+        self.note_depth();
+    }
+
+    fn note_depth(&self) {
+        self.stats.queue_depth.store(self.queue.depth() as u64, Ordering::Relaxed);
+    }
+
+    /// Counts a finished call by its result.
+    fn count(&self, outcome: &Result<CallResult<Result<Action, Failure>>, tokio::task::JoinError>, took: Duration) {
+        let stats = &self.stats;
+        stats.reconciles.fetch_add(1, Ordering::Relaxed);
+        stats.duration.observe(took);
+        let counter = match outcome {
+            Ok(Ok(Ok(Action::Done))) => &stats.outcomes.done,
+            Ok(Ok(Ok(Action::RequeueAfter(_)))) => &stats.outcomes.requeued,
+            Ok(Ok(Err(Failure::Transient(_)))) => &stats.outcomes.transient,
+            Ok(Ok(Err(Failure::Permanent(_)))) => &stats.outcomes.permanent,
+            Ok(Err(error)) => {
+                match error {
+                    CallError::Deadline(_) => stats.deadline_kills.fetch_add(1, Ordering::Relaxed),
+                    CallError::Instantiate(_) | CallError::ObjectTooLarge { .. } => 0,
+                    _ => stats.traps.fetch_add(1, Ordering::Relaxed),
+                };
+                &stats.outcomes.fault
+            }
+            Err(_) => &stats.outcomes.fault,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 
     fn enqueue_all(&self, reason: Trigger) {
@@ -388,6 +451,7 @@ impl Shared {
             running.spawn(async move {
                 shared.process(&key).await;
                 shared.queue.done(&key);
+                shared.note_depth();
                 drop(permit);
             });
             while running.try_join_next().is_some() {}
@@ -426,8 +490,9 @@ impl Shared {
             }
         }
         let plugin = self.plugin.read().clone();
+        let started = Instant::now();
         let outcome = tokio::task::spawn_blocking(move || plugin.reconcile(reference, json, reason)).await;
-        self.stats.reconciles.fetch_add(1, Ordering::Relaxed);
+        self.count(&outcome, started.elapsed());
         match outcome {
             Ok(Ok(Ok(Action::Done))) => self.queue.forget(key),
             Ok(Ok(Ok(Action::RequeueAfter(ms)))) => {
@@ -452,8 +517,9 @@ impl Shared {
         finalizer: &str,
     ) {
         let plugin = self.plugin.read().clone();
+        let started = Instant::now();
         let outcome = tokio::task::spawn_blocking(move || plugin.cleanup(reference, json)).await;
-        self.stats.reconciles.fetch_add(1, Ordering::Relaxed);
+        self.count(&outcome, started.elapsed());
         match outcome {
             Ok(Ok(Ok(Action::Done))) => {
                 let remaining = object.finalizers.iter().filter(|f| *f != finalizer).cloned().collect();
@@ -485,6 +551,7 @@ impl Shared {
         *self.stats.last_error.lock() = Some(format!("{}/{}: {message}", key.0.as_deref().unwrap_or_default(), key.1));
         tracing::warn!(plugin = %self.description.name, namespace = ?key.0, name = %key.1, %message, retry, "reconcile failed");
         if retry {
+            self.stats.retries.fetch_add(1, Ordering::Relaxed);
             let delay = self.queue.retry(key.clone());
             self.reasons.lock().insert(key.clone(), (Trigger::Retry, Instant::now() + delay));
         } else {

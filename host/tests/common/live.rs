@@ -68,12 +68,17 @@ impl Live {
 
     /// A ConfigMap in `weft-system` holding an example's module under `plugin.wasm`.
     pub async fn module_configmap(&self, name: &str, example: &str) {
+        Self::module_configmap_on(&self.client, name, example).await;
+    }
+
+    /// [`module_configmap`](Self::module_configmap) through any client.
+    pub async fn module_configmap_on(client: &Client, name: &str, example: &str) {
         let cm = ConfigMap {
             metadata: kube::api::ObjectMeta { name: Some(name.into()), ..Default::default() },
             binary_data: Some([("plugin.wasm".to_owned(), ByteString(example_bytes(example)))].into()),
             ..Default::default()
         };
-        Api::<ConfigMap>::namespaced(self.client.clone(), "weft-system")
+        Api::<ConfigMap>::namespaced(client.clone(), "weft-system")
             .create(&PostParams::default(), &cm)
             .await
             .expect("module ConfigMap created");
