@@ -135,7 +135,7 @@ impl Host {
         for (name, stats) in &running {
             e.histogram("weft_reconcile_duration_seconds", &[("plugin", name)], &stats.duration);
         }
-        let per_plugin: [(&str, &str, fn(&Stats) -> u64); 4] = [
+        let per_plugin: [PluginSeries; 4] = [
             ("weft_queue_depth", "Keys waiting or being reconciled.", |s| s.queue_depth.load(Ordering::Relaxed)),
             ("weft_retries_total", "Keys queued again after a failure.", |s| s.retries.load(Ordering::Relaxed)),
             ("weft_wasm_traps_total", "Calls that trapped, including memory and fuel limits.", |s| {
@@ -246,6 +246,9 @@ impl std::fmt::Debug for Inner {
         f.debug_struct("Host").field("running", &*self.running.lock()).finish_non_exhaustive()
     }
 }
+
+/// A per-plugin series: name, help, and how to read it from the plugin's counters.
+type PluginSeries = (&'static str, &'static str, fn(&Stats) -> u64);
 
 /// What one actor has running.
 struct Running {
