@@ -13,8 +13,17 @@ use tracing_subscriber::EnvFilter;
 #[derive(Debug, Parser)]
 #[command(name = "weft", version, about)]
 struct Cli {
+    /// Log lines as text, or as JSON objects (one per line) with their fields.
+    #[arg(long, global = true, env = "WEFT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -101,10 +110,13 @@ fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     // `check` reports problems itself; plugin output would only repeat them.
     let default_filter = if matches!(cli.command, Command::Check(_)) { "warn" } else { "info" };
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter)))
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
     match cli.command {
         Command::Sim(args) => {
             tokio::runtime::Runtime::new()?.block_on(sim(args))?;
