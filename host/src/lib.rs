@@ -9,6 +9,7 @@ pub mod controller;
 pub mod crd;
 pub mod dev;
 pub mod fetch;
+pub mod leader;
 pub mod manager;
 pub mod metrics;
 pub mod runtime;

@@ -63,6 +63,18 @@ struct RunArgs {
     /// Where to serve /metrics, /healthz and /readyz.
     #[arg(long, env = "WEFT_METRICS_ADDR", default_value = "0.0.0.0:8080")]
     metrics_addr: SocketAddr,
+    /// Run only while holding a Lease, so several replicas can run with one active.
+    #[arg(long, env = "WEFT_LEADER_ELECT")]
+    leader_elect: bool,
+    /// Namespace of the leader election Lease.
+    #[arg(long, env = "WEFT_LEASE_NAMESPACE", default_value = "weft-system")]
+    lease_namespace: String,
+    /// Name of the leader election Lease.
+    #[arg(long, env = "WEFT_LEASE_NAME", default_value = "weft-host")]
+    lease_name: String,
+    /// This replica's identity in the Lease; defaults to POD_NAME, else the host name and pid.
+    #[arg(long, env = "WEFT_IDENTITY")]
+    identity: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -143,7 +155,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     let mut config = weft::manager::HostConfig::default();
     config.runtime.cache_dir = args.cache_dir;
     config.controller.resync = resync(args.resync);
-    let host = weft::manager::Host::new(client, config)?;
+    let host = weft::manager::Host::new(client.clone(), config)?;
     let shutdown = CancellationToken::new();
     let stopping = shutdown.clone();
     tokio::spawn(async move {
@@ -155,9 +167,31 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", args.metrics_addr))?;
     tracing::info!(addr = %listener.local_addr()?, "serving /metrics, /healthz and /readyz");
     let endpoints = tokio::spawn(weft::serve::serve(listener, host.clone(), shutdown.clone()));
-    host.run(shutdown).await?;
+    if args.leader_elect {
+        let identity = args.identity.or_else(|| std::env::var("POD_NAME").ok()).unwrap_or_else(default_identity);
+        let lease = weft::leader::LeaseConfig::new(&args.lease_namespace, &args.lease_name, &identity);
+        host.set_standby(true);
+        weft::leader::run_elected(client, lease, shutdown, |term| {
+            let host = host.clone();
+            async move {
+                host.set_standby(false);
+                if let Err(e) = host.run(term).await {
+                    tracing::error!(error = %e, "host stopped");
+                }
+                host.set_standby(true);
+            }
+        })
+        .await;
+    } else {
+        host.run(shutdown).await?;
+    }
     endpoints.await??;
     Ok(())
+}
+
+fn default_identity() -> String {
+    let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_owned()).unwrap_or_default();
+    format!("{host}-{}", std::process::id())
 }
 
 async fn dev(args: DevArgs) -> anyhow::Result<()> {

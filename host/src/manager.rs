@@ -69,6 +69,8 @@ struct Inner {
     settled: Mutex<HashSet<String>>,
     /// Whether the first list of Plugins has been handed to actors.
     listed: AtomicBool,
+    /// A replica waiting for leadership: nothing to be ready for.
+    standby: AtomicBool,
     /// Lifecycle transitions by plugin and kind (`load`, `swap`, `unload`, `failure`).
     lifecycle: Mutex<BTreeMap<(String, &'static str), u64>>,
     load_duration: Histogram,
@@ -89,6 +91,7 @@ impl Host {
                 running: Mutex::new(HashMap::new()),
                 settled: Mutex::new(HashSet::new()),
                 listed: AtomicBool::new(false),
+                standby: AtomicBool::new(false),
                 lifecycle: Mutex::new(BTreeMap::new()),
                 load_duration: Histogram::default(),
             }),
@@ -108,6 +111,9 @@ impl Host {
     /// Ready when the Plugins have been listed, each has been acted on once, and every running
     /// plugin's caches are synced.
     pub fn ready(&self) -> bool {
+        if self.inner.standby.load(Ordering::Relaxed) {
+            return true;
+        }
         if !self.inner.listed.load(Ordering::Relaxed) {
             return false;
         }
@@ -180,8 +186,15 @@ impl Host {
         names
     }
 
-    /// Watches Plugins until `shutdown`, then stops every plugin.
+    /// Marks this replica as waiting for leadership (ready, running nothing) or not.
+    pub fn set_standby(&self, standby: bool) {
+        self.inner.standby.store(standby, Ordering::Relaxed);
+    }
+
+    /// Watches Plugins until `shutdown`, then stops every plugin. It can run again afterwards
+    /// (a replica that regains leadership).
     pub async fn run(&self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        self.inner.listed.store(false, Ordering::Relaxed);
         let plugins: Api<Plugin> = Api::all(self.inner.client.clone());
         let stream = watcher::watcher(plugins, watcher::Config::default()).default_backoff();
         let mut stream = std::pin::pin!(stream);
@@ -219,6 +232,7 @@ impl Host {
         while !self.inner.running.lock().is_empty() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        self.inner.listed.store(false, Ordering::Relaxed);
         Ok(())
     }
 

@@ -60,6 +60,13 @@ impl Live {
         Self { sim, client, host, shutdown, task }
     }
 
+    /// Stops the harness's host and hands back the emulator and the stopped host.
+    pub async fn into_parts(self) -> (Sim, Host) {
+        self.shutdown.cancel();
+        self.task.await.expect("host task").expect("host ran cleanly");
+        (self.sim, self.host)
+    }
+
     pub async fn stop(self) {
         self.shutdown.cancel();
         self.task.await.expect("host task").expect("host ran cleanly");
