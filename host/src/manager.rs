@@ -170,6 +170,8 @@ impl Host {
                 cached,
             );
         }
+        e.family("weft_wasm_memory_bytes", "gauge", "Linear memory of the plugin instances alive now.");
+        e.sample("weft_wasm_memory_bytes", &[], runtime::wasm_memory_in_use());
         e.family("weft_plugin_lifecycle_total", "counter", "Plugin loads, swaps, unloads and load failures.");
         for ((name, kind), count) in self.inner.lifecycle.lock().iter() {
             e.sample("weft_plugin_lifecycle_total", &[("plugin", name), ("event", kind)], count);

@@ -105,6 +105,7 @@ async fn metrics_move_and_readiness_follows_the_caches() {
     assert!(sample(&text, r#"weft_reconcile_duration_seconds_count{plugin="hello"}"#) >= Some(3.0));
     assert_eq!(sample(&text, r#"weft_wasm_traps_total{plugin="hello"}"#), Some(0.0));
     assert!(text.contains("# TYPE weft_reconcile_duration_seconds histogram"));
+    assert!(sample(&text, "weft_wasm_memory_bytes").is_some(), "{text}");
 
     shutdown.cancel();
     run.await.expect("joins").expect("host ran cleanly");

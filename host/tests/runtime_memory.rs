@@ -49,6 +49,15 @@ fn a_memory_bomb_stops_at_the_cap_and_host_memory_stays_bounded() {
         let result = plugin.reconcile(reference.clone(), object.to_string(), Trigger::Added);
         assert_eq!(result, Err(CallError::MemoryLimit { limit }));
     }
+    assert_eq!(weft::runtime::wasm_memory_in_use(), 0, "every instance's memory is accounted back");
+    let ok = json!({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": { "name": "calm", "namespace": "default", "labels": { "weft.dev/misbehave": "ok" } },
+    });
+    let live = plugin.live_instance(reference.clone(), ok.to_string()).expect("instance");
+    assert!(weft::runtime::wasm_memory_in_use() >= 64 << 10, "a live instance's memory is counted");
+    drop(live);
+    assert_eq!(weft::runtime::wasm_memory_in_use(), 0);
     let grown = peak_rss().saturating_sub(before);
     // One bomb at a time, each capped at the limit; repeated bombs do not accumulate.
     assert!(grown < limit + (32 << 20), "peak RSS grew by {} MiB", grown >> 20);

@@ -32,11 +32,13 @@ impl fmt::Debug for PluginEnv {
 #[derive(Debug)]
 pub(crate) struct HostCalls {
     env: Arc<PluginEnv>,
+    /// The object this call is about, for log lines.
+    subject: Option<String>,
 }
 
 impl HostCalls {
-    pub(crate) fn new(env: Arc<PluginEnv>) -> Self {
-        Self { env }
+    pub(crate) fn new(env: Arc<PluginEnv>, subject: Option<String>) -> Self {
+        Self { env, subject }
     }
 
     pub(crate) fn plugin_name(&self) -> &Arc<str> {
@@ -165,13 +167,14 @@ impl cluster::Host for StoreData {
 impl logging::Host for StoreData {
     fn log(&mut self, level: Level, message: String, fields: Vec<(String, String)>) {
         let plugin = &*self.host.env.name;
+        let object = self.host.subject.as_deref().unwrap_or_default();
         let fields = Fields(&fields);
         match level {
-            Level::Trace => tracing::trace!(target: "weft::plugin", plugin, %fields, "{message}"),
-            Level::Debug => tracing::debug!(target: "weft::plugin", plugin, %fields, "{message}"),
-            Level::Info => tracing::info!(target: "weft::plugin", plugin, %fields, "{message}"),
-            Level::Warn => tracing::warn!(target: "weft::plugin", plugin, %fields, "{message}"),
-            Level::Error => tracing::error!(target: "weft::plugin", plugin, %fields, "{message}"),
+            Level::Trace => tracing::trace!(target: "weft::plugin", plugin, object, %fields, "{message}"),
+            Level::Debug => tracing::debug!(target: "weft::plugin", plugin, object, %fields, "{message}"),
+            Level::Info => tracing::info!(target: "weft::plugin", plugin, object, %fields, "{message}"),
+            Level::Warn => tracing::warn!(target: "weft::plugin", plugin, object, %fields, "{message}"),
+            Level::Error => tracing::error!(target: "weft::plugin", plugin, object, %fields, "{message}"),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! What one plugin call may use: memory, time, fuel, object and output sizes.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Per-plugin limits, applied to every call.
@@ -38,11 +39,27 @@ pub struct MemoryLimitExceeded {
     pub desired: usize,
 }
 
+/// Linear memory of every live plugin instance in this process, in bytes.
+static WASM_MEMORY: AtomicU64 = AtomicU64::new(0);
+
+/// Linear memory of every live plugin instance in this process, in bytes.
+pub fn wasm_memory_in_use() -> u64 {
+    WASM_MEMORY.load(Ordering::Relaxed)
+}
+
 /// Enforces [`Limits::memory_bytes`] by trapping the call, which gives a clearer error than letting
-/// the guest's allocator fail.
+/// the guest's allocator fail, and accounts the memory in [`wasm_memory_in_use`].
 #[derive(Debug)]
 pub(crate) struct MemoryLimiter {
     memory_bytes: usize,
+    /// What this store's memories have grown to in total.
+    grown: u64,
+}
+
+impl Drop for MemoryLimiter {
+    fn drop(&mut self) {
+        WASM_MEMORY.fetch_sub(self.grown, Ordering::Relaxed);
+    }
 }
 
 /// Tables hold function references; plugins need a few thousand entries at most.
@@ -50,15 +67,18 @@ const MAX_TABLE_ELEMENTS: usize = 100_000;
 
 impl MemoryLimiter {
     pub(crate) fn new(memory_bytes: usize) -> Self {
-        Self { memory_bytes }
+        Self { memory_bytes, grown: 0 }
     }
 }
 
 impl wasmtime::ResourceLimiter for MemoryLimiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         if desired > self.memory_bytes {
             return Err(MemoryLimitExceeded { limit: self.memory_bytes, desired }.into());
         }
+        let added = desired.saturating_sub(current) as u64;
+        self.grown += added;
+        WASM_MEMORY.fetch_add(added, Ordering::Relaxed);
         Ok(true)
     }
 

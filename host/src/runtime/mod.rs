@@ -34,7 +34,7 @@ pub use cluster::{Cluster, NoCluster};
 pub use engine::EngineConfig;
 pub use error::{CallError, LoadError};
 pub use host_calls::PluginEnv;
-pub use limits::Limits;
+pub use limits::{Limits, wasm_memory_in_use};
 pub use module::{Digest, ModuleKind};
 pub use permissions::{Access, Grants, Rule};
 pub use plugin::{CallResult, Module, Plugin};
@@ -146,7 +146,8 @@ fn describe(pre: &ReconcilerPre<StoreData>) -> Result<Description, LoadError> {
         config: String::new(),
         limits: describe_limits(),
     });
-    let description = plugin::call(pre, env, |guest, store| guest.call_describe(store)).map_err(LoadError::Describe)?;
+    let description =
+        plugin::call(pre, env, None, |guest, store| guest.call_describe(store)).map_err(LoadError::Describe)?;
     validate(&description)?;
     Ok(description)
 }

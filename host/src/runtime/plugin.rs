@@ -92,19 +92,19 @@ impl Plugin {
     /// Reconciles one primary object given as JSON.
     pub fn reconcile(&self, object: ObjectRef, json: String, reason: Trigger) -> CallResult<Result<Action, Failure>> {
         let request = self.request(object, json, reason)?;
-        self.call(|guest, store| guest.call_reconcile(store, &request))
+        self.call(&request, |guest, store| guest.call_reconcile(store, &request))
     }
 
     /// Lets the plugin release what it made for a primary that is being deleted.
     pub fn cleanup(&self, object: ObjectRef, json: String) -> CallResult<Result<Action, Failure>> {
         let request = self.request(object, json, Trigger::Modified)?;
-        self.call(|guest, store| guest.call_cleanup(store, &request))
+        self.call(&request, |guest, store| guest.call_cleanup(store, &request))
     }
 
     /// Asks the plugin which primaries a changed related object concerns.
     pub fn map_related(&self, object: ObjectRef, json: String) -> CallResult<Result<Vec<ObjectRef>, String>> {
         let request = self.request(object, json, Trigger::RelatedChanged)?;
-        self.call(|guest, store| guest.call_map_related(store, &request))
+        self.call(&request, |guest, store| guest.call_map_related(store, &request))
     }
 
     fn request(&self, object: ObjectRef, json: String, reason: Trigger) -> CallResult<Request> {
@@ -115,19 +115,25 @@ impl Plugin {
         Ok(Request { object, json, reason, config: self.env.config.clone() })
     }
 
-    fn call<T>(&self, f: impl FnOnce(&Guest, &mut Store<StoreData>) -> wasmtime::Result<T>) -> CallResult<T> {
-        call(&self.module.pre, Arc::clone(&self.env), f)
+    fn call<T>(
+        &self,
+        request: &Request,
+        f: impl FnOnce(&Guest, &mut Store<StoreData>) -> wasmtime::Result<T>,
+    ) -> CallResult<T> {
+        call(&self.module.pre, Arc::clone(&self.env), Some(request.object.to_string()), f)
     }
 }
 
-/// Runs `f` on a fresh instance in a fresh store with `env`'s limits.
+/// Runs `f` on a fresh instance in a fresh store with `env`'s limits; `subject` names the object
+/// the call is about, for the plugin's log lines.
 pub(crate) fn call<T>(
     pre: &ReconcilerPre<StoreData>,
     env: Arc<PluginEnv>,
+    subject: Option<String>,
     f: impl FnOnce(&Guest, &mut Store<StoreData>) -> wasmtime::Result<T>,
 ) -> CallResult<T> {
     let limits = env.limits.clone();
-    let mut store = new_store(pre.engine(), HostCalls::new(env), &limits);
+    let mut store = new_store(pre.engine(), HostCalls::new(env, subject), &limits);
     let instance = pre.instantiate(&mut store).map_err(|e| CallError::Instantiate(super::module::one_line(&e)))?;
     f(instance.weft_plugin_controller(), &mut store).map_err(|e| classify(&e, &limits, &store))
 }
@@ -180,7 +186,7 @@ impl Plugin {
         let request = self.request(object, json, Trigger::Resync)?;
         let limits = self.env.limits.clone();
         let started = std::time::Instant::now();
-        let mut store = new_store(self.module.pre.engine(), HostCalls::new(Arc::clone(&self.env)), &limits);
+        let mut store = new_store(self.module.pre.engine(), HostCalls::new(Arc::clone(&self.env), None), &limits);
         let store_done = started.elapsed();
         let instance = self.module.pre.instantiate(&mut store).map_err(|e| CallError::Instantiate(e.to_string()))?;
         let instantiated = started.elapsed();
@@ -206,7 +212,7 @@ impl Plugin {
     pub fn live_instance(&self, object: ObjectRef, json: String) -> CallResult<LiveInstance> {
         let request = self.request(object, json, Trigger::Resync)?;
         let limits = self.env.limits.clone();
-        let mut store = new_store(self.module.pre.engine(), HostCalls::new(Arc::clone(&self.env)), &limits);
+        let mut store = new_store(self.module.pre.engine(), HostCalls::new(Arc::clone(&self.env), None), &limits);
         let instance = self.module.pre.instantiate(&mut store).map_err(|e| CallError::Instantiate(e.to_string()))?;
         let result = instance.weft_plugin_controller().call_reconcile(&mut store, &request);
         result.map_err(|e| CallError::Trap(super::module::one_line(&e)))?.ok();
