@@ -1,14 +1,15 @@
 //! `deploy/` renders with kustomize and everything in it is accepted by the API server, with a
 //! server-side dry run and for real.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::{Command, Output};
 
 use weft_sim::{Sim, SimConfig};
 
 fn kubectl(kubeconfig: &Path, args: &[&str]) -> Output {
-    let binary = std::env::var_os("KUBECTL").map_or_else(|| PathBuf::from("kubectl"), PathBuf::from);
-    Command::new(binary).arg("--kubeconfig").arg(kubeconfig).args(args).output().expect("kubectl runs")
+    Command::new(common::kubectl()).arg("--kubeconfig").arg(kubeconfig).args(args).output().expect("kubectl runs")
 }
 
 fn ok(output: Output) -> String {

@@ -1,5 +1,7 @@
 //! `weft dev` as a user runs it: the demo comes up, kubectl sees the greeting, SIGTERM ends it.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -17,7 +19,7 @@ fn the_demo_greets_and_stops_cleanly_on_sigterm() {
         .stderr(Stdio::null())
         .spawn()
         .expect("weft dev starts");
-    let kubectl = std::env::var_os("KUBECTL").unwrap_or_else(|| "kubectl".into());
+    let kubectl = common::kubectl();
     let started = Instant::now();
     let greeting = loop {
         assert!(started.elapsed() < Duration::from_secs(60), "the demo never greeted");

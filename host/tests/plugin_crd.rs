@@ -22,11 +22,6 @@ fn the_crd_in_deploy_matches_weft_crd() {
     assert!(shipped == generated, "deploy/crds/plugins.weft.dev.yaml is stale: regenerate it with `weft crd`");
 }
 
-/// `$KUBECTL`, else `kubectl` on PATH (the test command installs it).
-fn kubectl_binary() -> PathBuf {
-    std::env::var_os("KUBECTL").map_or_else(|| PathBuf::from("kubectl"), PathBuf::from)
-}
-
 struct Kubectl {
     kubeconfig: tempfile::NamedTempFile,
 }
@@ -39,7 +34,7 @@ impl Kubectl {
     }
 
     async fn run(&self, args: &[&str]) -> String {
-        let mut command = tokio::process::Command::new(kubectl_binary());
+        let mut command = tokio::process::Command::new(common::kubectl());
         command.arg("--kubeconfig").arg(self.kubeconfig.path()).args(args);
         let output = command.output().await.expect("kubectl runs");
         assert!(output.status.success(), "kubectl {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));

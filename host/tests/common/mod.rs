@@ -27,6 +27,11 @@ pub fn example_bytes(name: &str) -> Vec<u8> {
     std::fs::read(example_path(name, "wasm32-wasip2")).expect("read example")
 }
 
+/// The `kubectl` binary: `$KUBECTL` (the test command sets it), else `kubectl` on PATH.
+pub fn kubectl() -> PathBuf {
+    std::env::var_os("KUBECTL").map_or_else(|| PathBuf::from("kubectl"), PathBuf::from)
+}
+
 /// One runtime per test binary, as in the host.
 pub fn runtime() -> &'static Runtime {
     static RUNTIME: LazyLock<Runtime> =
