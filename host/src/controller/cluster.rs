@@ -73,11 +73,6 @@ fn invalid(message: impl std::fmt::Display) -> ApiError {
     ApiError::new(ErrorKind::Invalid, message.to_string())
 }
 
-fn resource_version(json: &str) -> Option<u64> {
-    let value: Value = serde_json::from_str(json).ok()?;
-    value["metadata"]["resourceVersion"].as_str()?.parse().ok()
-}
-
 impl KubeCluster {
     pub fn new(client: Client, informers: Arc<Informers>, scopes: Vec<Option<String>>, plugin: &str) -> Self {
         let reporter = Reporter { controller: format!("weft/{plugin}"), instance: None };
@@ -131,17 +126,14 @@ impl KubeCluster {
         }
     }
 
-    fn remember(&self, api: &ApiResource, namespace: Option<&str>, name: &str, json: &str) {
-        if let Some(resource_version) = resource_version(json) {
-            let written = Written::Object { resource_version, json: json.to_owned() };
-            self.written.lock().insert(written_key(api, namespace, name), written);
-        }
-    }
-
+    /// Serializes what a write returned, remembering it until the cache has caught up.
     fn write_result(&self, api: &ApiResource, object: DynamicObject) -> Result<String, ApiError> {
         let json = serde_json::to_string(&object).map_err(invalid)?;
-        let name = object.metadata.name.as_deref().unwrap_or_default();
-        self.remember(api, object.metadata.namespace.as_deref(), name, &json);
+        let meta = &object.metadata;
+        if let Some(resource_version) = meta.resource_version.as_deref().and_then(|rv| rv.parse().ok()) {
+            let key = written_key(api, meta.namespace.as_deref(), meta.name.as_deref().unwrap_or_default());
+            self.written.lock().insert(key, Written::Object { resource_version, json: json.clone() });
+        }
         Ok(json)
     }
 
