@@ -427,7 +427,7 @@ impl Actor {
             .map_err(|e| FetchError { reason: "LoadFailed", message: e.to_string() })?
             .map_err(|e| FetchError { reason: "LoadFailed", message: e.to_string() })?;
         let grants = Grants::new(spec.permissions.clone());
-        let missing = grants.missing(&module.description().permissions);
+        let missing = grants.missing(&module.description().permissions, &spec.namespaces);
         if !missing.is_empty() {
             return Err(FetchError {
                 reason: "PermissionDenied",

@@ -230,3 +230,31 @@ async fn a_resync_reconciles_primaries_without_changes() {
     .await;
     live.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_limited_to_namespaces_needs_and_uses_grants_only_there() {
+    let live = Live::start().await;
+    live.module_configmap("hello-module", "hello").await;
+    live.namespace("team").await;
+    for ns in ["team", "default"] {
+        live.configmaps(ns)
+            .create(&PostParams::default(), &configmap("cm", &[("weft.dev/hello", "")], &[]))
+            .await
+            .expect("create");
+    }
+    let team_rule =
+        json!([{ "apiGroups": [""], "resources": ["configmaps"], "verbs": ["patch"], "namespaces": ["team"] }]);
+    let module = json!({ "configMap": { "namespace": "weft-system", "name": "hello-module", "key": "plugin.wasm" } });
+    live.apply_plugin("everywhere", json!({ "module": module, "permissions": team_rule })).await;
+    let c = live.wait_condition("everywhere", "Ready", "False", "PermissionDenied").await;
+    assert_eq!(c.message, "spec.permissions does not grant: patch configmaps (group core)");
+
+    live.apply_plugin("team-only", json!({ "module": module, "permissions": team_rule, "namespaces": ["team"] })).await;
+    live.wait_condition("team-only", "Ready", "True", "Running").await;
+    eventually("greeted in team", || async { live.annotation("team", "cm", GREETING).await }).await;
+    let status = live.status("team-only").await.expect("status");
+    assert_eq!(status.watched, ["configmaps/v1 in team"]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(live.annotation("default", "cm", GREETING).await, None, "nothing outside its namespaces");
+    live.stop().await;
+}

@@ -66,16 +66,25 @@ impl Grants {
     }
 
     /// The declared rules' accesses that these grants do not cover, one entry per verb and
-    /// resource, for a message that names exactly what is missing.
-    pub fn missing(&self, needed: &[PolicyRule]) -> Vec<String> {
+    /// resource, for a message that names exactly what is missing. With `namespaces`, an access
+    /// needs to be granted in each of them; without, everywhere.
+    pub fn missing(&self, needed: &[PolicyRule], namespaces: &[String]) -> Vec<String> {
+        let scopes: Vec<Option<&str>> =
+            if namespaces.is_empty() { vec![None] } else { namespaces.iter().map(|ns| Some(ns.as_str())).collect() };
         let mut missing = Vec::new();
         for rule in needed {
             for group in &rule.api_groups {
                 for resource in &rule.resources {
                     for verb in &rule.verbs {
-                        let access = Access { group, resource, verb, namespace: None };
-                        if !self.rules.iter().any(|r| r.namespaces.is_empty() && r.allows(access)) {
-                            missing.push(access.to_string());
+                        for namespace in &scopes {
+                            let access = Access { group, resource, verb, namespace: *namespace };
+                            let granted = self.rules.iter().any(|r| match namespace {
+                                None => r.namespaces.is_empty() && r.allows(access),
+                                Some(_) => r.allows(access),
+                            });
+                            if !granted {
+                                missing.push(access.to_string());
+                            }
                         }
                     }
                 }
@@ -153,7 +162,16 @@ mod tests {
             resources: vec!["configmaps".into()],
             verbs: vec!["get".into(), "patch".into()],
         }];
-        assert_eq!(grants.missing(&needed), vec!["patch configmaps (group core)".to_owned()]);
-        assert!(Grants::declared(&needed).missing(&needed).is_empty());
+        assert_eq!(grants.missing(&needed, &[]), vec!["patch configmaps (group core)".to_owned()]);
+        assert!(Grants::declared(&needed).missing(&needed, &[]).is_empty());
+
+        // Grants limited to namespaces cover a plugin that only watches those namespaces.
+        let team = Grants::new(vec![rule(&[""], &["configmaps"], &["get", "patch"], &["team"])]);
+        assert!(team.missing(&needed, &["team".to_owned()]).is_empty());
+        assert_eq!(team.missing(&needed, &[]).len(), 2, "but not a plugin that watches everywhere");
+        assert_eq!(
+            team.missing(&needed, &["team".to_owned(), "other".to_owned()]),
+            vec!["get configmaps (group core) in namespace other", "patch configmaps (group core) in namespace other"]
+        );
     }
 }
