@@ -253,7 +253,7 @@ async fn bulk(cache: &std::path::Path) {
     // The cache alone: a plugin that watches ConfigMaps but matches none of them.
     module(&client, "misbehave", example_bytes("misbehave")).await;
     let before = resident_bytes();
-    apply_plugin(&client, "idle", "misbehave", json!({}), &["create", "patch"]).await;
+    apply_plugin(&client, "idle", "misbehave", json!({}), &["get", "create", "patch"]).await;
     wait_ready(&client, "idle").await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let cached: usize = host.active_informers().iter().map(|(_, n)| n).sum();

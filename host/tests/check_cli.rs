@@ -25,7 +25,7 @@ fn reports_what_each_example_declares() {
         ("hello", "reconciles   configmaps (v1 ConfigMap, namespaced) selector weft.dev/hello"),
         ("configmap-mirror", "finalizer    weft.dev/mirror-cleanup"),
         ("fleet-health", "related      fleetmembers (examples.weft.dev/v1 FleetMember, namespaced)"),
-        ("misbehave", "permissions  create,patch configmaps (group core)"),
+        ("misbehave", "permissions  get,create,patch configmaps (group core)"),
     ];
     for (name, expected) in cases {
         let path = example_path(name, "wasm32-wasip2");

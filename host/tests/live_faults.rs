@@ -88,7 +88,7 @@ async fn a_plugin_that_traps_or_loops_on_some_objects_keeps_serving_the_rest() {
         "misbehave",
         json!({
             "module": module("misbehave-module"),
-            "permissions": configmap_rule(&["create", "patch"]),
+            "permissions": configmap_rule(&["get", "create", "patch"]),
             "limits": { "timeout": "300ms", "memory": "32Mi" },
         }),
     )

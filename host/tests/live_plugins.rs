@@ -145,7 +145,7 @@ async fn a_plugin_that_writes_then_requeues_never_sees_its_old_version() {
         "counter",
         json!({
             "module": { "configMap": { "namespace": "weft-system", "name": "misbehave-module", "key": "plugin.wasm" } },
-            "permissions": [{ "apiGroups": [""], "resources": ["configmaps"], "verbs": ["create", "patch"] }],
+            "permissions": [{ "apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "create", "patch"] }],
         }),
     )
     .await;
@@ -196,7 +196,7 @@ async fn a_path_module_is_reloaded_when_its_file_changes() {
         "dev",
         json!({
             "module": { "path": file },
-            "permissions": [{ "apiGroups": [""], "resources": ["configmaps"], "verbs": ["create", "patch"] }],
+            "permissions": [{ "apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "create", "patch"] }],
         }),
     )
     .await;
@@ -256,5 +256,39 @@ async fn a_plugin_limited_to_namespaces_needs_and_uses_grants_only_there() {
     assert_eq!(status.watched, ["configmaps/v1 in team"]);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(live.annotation("default", "cm", GREETING).await, None, "nothing outside its namespaces");
+    live.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_to_an_owned_object_reconciles_its_owner() {
+    let live = Live::start().await;
+    live.module_configmap("misbehave-module", "misbehave").await;
+    live.apply_plugin(
+        "owner",
+        json!({
+            "module": { "configMap": { "namespace": "weft-system", "name": "misbehave-module", "key": "plugin.wasm" } },
+            "permissions": [{ "apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "create", "patch"] }],
+        }),
+    )
+    .await;
+    let default = live.configmaps("default");
+    default
+        .create(&PostParams::default(), &configmap("parent", &[("weft.dev/misbehave", "own")], &[]))
+        .await
+        .expect("create");
+    let value = |v: &'static str| {
+        let live = &live;
+        async move { (live.annotation("default", "parent", "weft.dev/child-value").await? == v).then_some(()) }
+    };
+    eventually("the child is made and read", || value("0")).await;
+    let child = default.get("parent-child").await.expect("child");
+    assert_eq!(child.metadata.owner_references.expect("owned")[0].name, "parent");
+
+    // The child is not selected by the plugin; only its ownerReference leads back to the parent.
+    default
+        .patch("parent-child", &PatchParams::default(), &Patch::Merge(json!({ "data": { "value": "7" } })))
+        .await
+        .expect("patch child");
+    eventually("the owner sees the child's change", || value("7")).await;
     live.stop().await;
 }

@@ -11,10 +11,14 @@
 //! - `print`: writes to stdout and stderr;
 //! - `count`: bumps the annotation `weft.dev/count` by one with a patch guarded by the object's
 //!   resourceVersion, and asks to run again at once until it reaches 20; a stale read shows up
-//!   as a conflict.
+//!   as a conflict;
+//! - `own`: creates the ConfigMap `<name>-child` owned by this one, and copies the child's
+//!   `data.value` into its own annotation `weft.dev/child-value`, so a change to the child shows
+//!   that owned objects reconcile their owner.
 
 use std::time::Duration;
 use weft_plugin::k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use weft_plugin::k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 
 use weft_plugin::{Action, Api, Context, Description, Error, Object, Reconciler, Result};
 
@@ -29,7 +33,8 @@ impl Reconciler for Misbehave {
     fn describe() -> Description {
         Description::new("misbehave", env!("CARGO_PKG_VERSION"))
             .selector(LABEL)
-            .permit::<ConfigMap>(&["create", "patch"])
+            .owns::<ConfigMap>(None)
+            .permit::<ConfigMap>(&["get", "create", "patch"])
     }
 
     fn reconcile(cm: ConfigMap, _ctx: &Context<()>) -> Result<Action> {
@@ -52,6 +57,7 @@ impl Reconciler for Misbehave {
             }
             "fail" => Err(Error::permanent("failing on purpose")),
             "count" => count(&cm),
+            "own" => own(&cm),
             "print" => {
                 println!("to stdout from {}", cm.name());
                 eprintln!("to stderr from {}", cm.name());
@@ -84,6 +90,37 @@ fn count(cm: &ConfigMap) -> Result<Action> {
     });
     Api::<ConfigMap>::for_object(cm).patch(cm.name(), &patch)?;
     Ok(Action::requeue_after(Duration::ZERO))
+}
+
+const CHILD_VALUE: &str = "weft.dev/child-value";
+
+fn own(cm: &ConfigMap) -> Result<Action> {
+    let api = Api::<ConfigMap>::for_object(cm);
+    let child_name = format!("{}-child", cm.name());
+    let child = match api.get_opt(&child_name)? {
+        Some(child) => child,
+        None => {
+            let mut child = ConfigMap::default();
+            child.metadata.name = Some(child_name);
+            child.metadata.namespace = cm.namespace().map(str::to_owned);
+            child.metadata.owner_references = Some(vec![OwnerReference {
+                api_version: "v1".into(),
+                kind: "ConfigMap".into(),
+                name: cm.name().to_owned(),
+                uid: cm.metadata.uid.clone().unwrap_or_default(),
+                controller: Some(true),
+                ..OwnerReference::default()
+            }]);
+            child.data = Some([("value".to_owned(), "0".to_owned())].into());
+            api.create(&child)?
+        }
+    };
+    let value = child.data.as_ref().and_then(|d| d.get("value")).cloned().unwrap_or_default();
+    let current = cm.metadata.annotations.as_ref().and_then(|a| a.get(CHILD_VALUE));
+    if current != Some(&value) {
+        api.patch(cm.name(), &serde_json::json!({ "metadata": { "annotations": { CHILD_VALUE: value } } }))?;
+    }
+    Ok(Action::Done)
 }
 
 fn spin() -> ! {
