@@ -244,11 +244,6 @@ impl PluginController {
         self.shared.enqueue_all(Trigger::Resync);
     }
 
-    /// Keys waiting or being reconciled.
-    pub fn queue_depth(&self) -> usize {
-        self.shared.queue.depth()
-    }
-
     /// Stops taking work, lets in-flight reconciles finish within the grace period, and releases
     /// the informers.
     pub async fn stop(mut self) {
