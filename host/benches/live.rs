@@ -23,9 +23,9 @@ use kube::{Client, ResourceExt};
 use parking_lot::Mutex;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
+use weft::Sources;
 use weft::crd::Plugin;
-use weft::fetch::Sources;
-use weft::manager::{Host, HostConfig};
+use weft::{Host, HostConfig};
 use weft_sim::{Sim, SimConfig, StoreConfig};
 
 const RATE_EVENTS: usize = 3_000;

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::core::v1::ConfigMap;
 use serde_json::json;
 use weft::runtime::{
-    Action, EngineConfig, Grants, Limits, Module, NoCluster, ObjectRef, Plugin, PluginEnv, Runtime, RuntimeConfig,
+    Action, BoundModule, EngineConfig, Grants, Limits, Module, NoCluster, ObjectRef, PluginEnv, Runtime, RuntimeConfig,
     Trigger,
 };
 
@@ -28,8 +28,8 @@ fn example_bytes(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}; run scripts/build-examples first"))
 }
 
-fn plugin(module: Arc<Module>, name: &str) -> Plugin {
-    Plugin::new(
+fn plugin(module: Arc<Module>, name: &str) -> BoundModule {
+    BoundModule::new(
         module,
         PluginEnv {
             name: Arc::from(name),

@@ -138,8 +138,9 @@ pub fn crd_yaml() -> String {
 }
 
 impl PluginLimits {
-    /// These limits over the host's defaults; errors name the field that does not parse.
-    pub fn resolve(&self, defaults: &Limits) -> Result<(Limits, usize), String> {
+    /// These limits over the host's defaults (call limits and concurrency); errors name the field
+    /// that does not parse.
+    pub fn resolve(&self, defaults: &Limits, default_concurrency: usize) -> Result<(Limits, usize), String> {
         let mut limits = defaults.clone();
         if let Some(memory) = &self.memory {
             limits.memory_bytes =
@@ -152,13 +153,13 @@ impl PluginLimits {
         if self.fuel.is_some() {
             limits.fuel = self.fuel;
         }
-        let concurrency = self.concurrency.map_or(4, |c| c.max(1) as usize);
+        let concurrency = self.concurrency.map_or(default_concurrency, |c| c.max(1) as usize);
         Ok((limits, concurrency))
     }
 }
 
 /// `64Mi`, `1Gi`, `500k`, `1048576`.
-pub fn parse_quantity(s: &str) -> Option<usize> {
+fn parse_quantity(s: &str) -> Option<usize> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (number, unit) = s.split_at(split);
@@ -177,7 +178,7 @@ pub fn parse_quantity(s: &str) -> Option<usize> {
 }
 
 /// `250ms`, `10s`, `2m`.
-pub fn parse_duration(s: &str) -> Option<Duration> {
+fn parse_duration(s: &str) -> Option<Duration> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (number, unit) = s.split_at(split);

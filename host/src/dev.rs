@@ -1,4 +1,5 @@
-//! `weft dev`: the API emulator and the host in one process, for trying plugins without a cluster.
+//! `weft dev` (the API emulator and the host in one process, for trying plugins without a cluster)
+//! and `weft sim` (the emulator alone).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -12,8 +13,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::crd::Plugin;
-use crate::fetch::Sources;
-use crate::manager::{Host, HostConfig};
+use crate::{Host, HostConfig, Sources};
 
 /// Field manager for what `weft dev` applies.
 const MANAGER: &str = "weft-dev";
@@ -50,7 +50,7 @@ pub async fn run(options: DevOptions, shutdown: CancellationToken) -> anyhow::Re
     if let Some(addr) = options.metrics_addr {
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
         println!("metrics and health: http://{}/metrics", listener.local_addr()?);
-        tokio::spawn(crate::serve::serve(listener, host.clone(), shutdown.clone()));
+        tokio::spawn(crate::serve(listener, host.clone(), shutdown.clone()));
     }
     let host_task = tokio::spawn({
         let (host, shutdown) = (host.clone(), shutdown.clone());
@@ -80,6 +80,32 @@ pub async fn run(options: DevOptions, shutdown: CancellationToken) -> anyhow::Re
     }
     println!("Stop with Ctrl-C.");
     host_task.await??;
+    sim.stop().await;
+    Ok(())
+}
+
+/// Options of `weft sim`.
+#[derive(Debug, Clone)]
+pub struct SimOptions {
+    pub listen: std::net::SocketAddr,
+    pub kubeconfig: PathBuf,
+    /// Events kept for watch resumption.
+    pub history: usize,
+}
+
+/// Serves the emulator alone until `shutdown`.
+pub async fn sim(options: SimOptions, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let config = weft_sim::SimConfig {
+        listen: options.listen,
+        store: weft_sim::StoreConfig { history_capacity: options.history, ..Default::default() },
+        ..Default::default()
+    };
+    let sim = weft_sim::Sim::start(config).await?;
+    let kubeconfig = options.kubeconfig.display();
+    sim.write_kubeconfig(&options.kubeconfig).with_context(|| format!("cannot write kubeconfig to {kubeconfig}"))?;
+    println!("Kubernetes API emulator serving at {}", sim.url());
+    println!("kubeconfig written to {kubeconfig}; try: kubectl --kubeconfig {kubeconfig} get namespaces");
+    shutdown.cancelled().await;
     sim.stop().await;
     Ok(())
 }

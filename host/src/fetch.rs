@@ -13,16 +13,32 @@ use rustls_platform_verifier::ConfigVerifierExt;
 use crate::crd::{ModuleSource, PluginSpec};
 use crate::runtime::Digest;
 
-/// Why a module could not be fetched; `reason` becomes the condition reason.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FetchError {
-    pub reason: &'static str,
-    pub message: String,
+/// Why a module could not be fetched. Each message says what was tried and what went wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FetchError {
+    /// The source answered, and the module is not there.
+    #[error("{0}")]
+    ModuleNotFound(String),
+    /// The source could not be read (network, API or file errors); worth retrying.
+    #[error("{0}")]
+    FetchFailed(String),
+    /// The bytes are not the ones `spec.sha256` names.
+    #[error("{0}")]
+    DigestMismatch(String),
+    /// The Plugin's module source is not usable as written.
+    #[error("{0}")]
+    InvalidSpec(String),
 }
 
 impl FetchError {
-    fn new(reason: &'static str, message: impl Into<String>) -> Self {
-        Self { reason, message: message.into() }
+    /// The condition reason, the variant's name.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::ModuleNotFound(_) => "ModuleNotFound",
+            Self::FetchFailed(_) => "FetchFailed",
+            Self::DigestMismatch(_) => "DigestMismatch",
+            Self::InvalidSpec(_) => "InvalidSpec",
+        }
     }
 }
 
@@ -38,41 +54,39 @@ pub async fn fetch(client: &kube::Client, spec: &PluginSpec, sources: Sources) -
     let bytes = match &spec.module {
         ModuleSource { config_map: Some(cm), url: None, path: None } => {
             let api: Api<ConfigMap> = Api::namespaced(client.clone(), &cm.namespace);
-            let found = api.get_opt(&cm.name).await.map_err(|e| {
-                FetchError::new("FetchFailed", format!("reading ConfigMap {}/{}: {e}", cm.namespace, cm.name))
-            })?;
+            let found = api
+                .get_opt(&cm.name)
+                .await
+                .map_err(|e| FetchError::FetchFailed(format!("reading ConfigMap {}/{}: {e}", cm.namespace, cm.name)))?;
             let found = found.ok_or_else(|| {
-                FetchError::new("ModuleNotFound", format!("ConfigMap {}/{} does not exist", cm.namespace, cm.name))
+                FetchError::ModuleNotFound(format!("ConfigMap {}/{} does not exist", cm.namespace, cm.name))
             })?;
             let binary = found.binary_data.and_then(|mut data| data.remove(&cm.key));
             binary.map(|b| b.0).ok_or_else(|| {
-                FetchError::new(
-                    "ModuleNotFound",
-                    format!("ConfigMap {}/{} has no binaryData key {:?}", cm.namespace, cm.name, cm.key),
-                )
+                FetchError::ModuleNotFound(format!(
+                    "ConfigMap {}/{} has no binaryData key {:?}",
+                    cm.namespace, cm.name, cm.key
+                ))
             })?
         }
         ModuleSource { path: Some(path), config_map: None, url: None } => {
             if !sources.allow_path {
-                return Err(FetchError::new("InvalidSpec", "module.path is only allowed in weft dev"));
+                return Err(FetchError::InvalidSpec("module.path is only allowed in weft dev".into()));
             }
-            tokio::fs::read(path).await.map_err(|e| FetchError::new("FetchFailed", format!("reading {path}: {e}")))?
+            tokio::fs::read(path).await.map_err(|e| FetchError::FetchFailed(format!("reading {path}: {e}")))?
         }
         ModuleSource { url: Some(url), config_map: None, path: None } => {
             if spec.sha256.is_none() {
-                return Err(FetchError::new("InvalidSpec", "module.url needs sha256"));
+                return Err(FetchError::InvalidSpec("module.url needs sha256".into()));
             }
             download(url).await?
         }
-        _ => return Err(FetchError::new("InvalidSpec", "module needs exactly one of configMap, url or path")),
+        _ => return Err(FetchError::InvalidSpec("module needs exactly one of configMap, url or path".into())),
     };
     if let Some(expected) = &spec.sha256 {
         let actual = Digest::of(&bytes).to_string();
         if !actual.eq_ignore_ascii_case(expected.trim()) {
-            return Err(FetchError::new(
-                "DigestMismatch",
-                format!("module sha256 is {actual}, spec.sha256 is {expected}"),
-            ));
+            return Err(FetchError::DigestMismatch(format!("module sha256 is {actual}, spec.sha256 is {expected}")));
         }
     }
     Ok(bytes)
@@ -85,8 +99,8 @@ const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(60);
 /// GETs a module over HTTPS (or plain HTTP: `sha256` is what vouches for the bytes), verifying
 /// servers with the platform's trust store.
 async fn download(url: &str) -> Result<Vec<u8>, FetchError> {
-    let failed = |message: String| FetchError::new("FetchFailed", format!("downloading {url}: {message}"));
-    let uri: http::Uri = url.parse().map_err(|e| FetchError::new("InvalidSpec", format!("module.url: {e}")))?;
+    let failed = |message: String| FetchError::FetchFailed(format!("downloading {url}: {message}"));
+    let uri: http::Uri = url.parse().map_err(|e| FetchError::InvalidSpec(format!("module.url: {e}")))?;
     let tls = rustls::ClientConfig::with_platform_verifier().map_err(|e| failed(e.to_string()))?;
     let connector =
         hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls).https_or_http().enable_http1().build();

@@ -1,16 +1,30 @@
 //! The weft host: runs Kubernetes reconcilers compiled to WebAssembly.
 //!
-//! [`runtime`] loads and calls plugins in a sandbox; [`controller`] runs one plugin against the
-//! cluster (shared informers, work queue, workers); [`manager`] follows `Plugin` resources and
-//! loads, swaps and unloads plugins live; [`dev`] is `weft dev`.
+//! [`Host`] follows `Plugin` resources and runs each plugin live: [`runtime`] loads and calls
+//! plugins in a sandbox, the controller runs one plugin against the cluster (shared informers,
+//! work queue, workers), and the manager loads, swaps and unloads plugins. [`run`] is `weft run`;
+//! [`dev`] (feature `dev`, on by default) is `weft dev` and `weft sim`, built on the `weft-sim`
+//! emulator, which the host itself never needs.
 
+mod backoff;
 pub mod check;
-pub mod controller;
+mod controller;
 pub mod crd;
+#[cfg(feature = "dev")]
 pub mod dev;
-pub mod fetch;
+mod events;
+mod fetch;
+mod histogram;
 pub mod leader;
-pub mod manager;
-pub mod metrics;
+mod manager;
+mod metrics;
+mod run;
 pub mod runtime;
-pub mod serve;
+mod serve;
+
+pub use backoff::Backoff;
+pub use controller::{ControllerConfig, InformerKey, Stats};
+pub use fetch::Sources;
+pub use manager::{Host, HostConfig};
+pub use run::{RunOptions, run};
+pub use serve::serve;

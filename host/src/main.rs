@@ -1,8 +1,9 @@
-//! The `weft` command line.
+//! The `weft` command line: flags to options, tracing, then the library's entry points.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -31,6 +32,7 @@ enum Command {
     /// Serve the embedded Kubernetes API emulator until SIGINT or SIGTERM.
     ///
     /// Plain HTTP, no authentication; writes a kubeconfig so kubectl and kube clients can use it.
+    #[cfg(feature = "dev")]
     Sim(SimArgs),
     /// Load plugin files the way the host would and print what each declares.
     ///
@@ -47,19 +49,33 @@ enum Command {
     /// Writes a kubeconfig for kubectl, installs the Plugin CRD, applies the given manifests
     /// (CRDs, Plugins, objects) and reloads `module.path` plugins when their file changes. With no
     /// manifests it runs a demo with the `hello` example.
+    #[cfg(feature = "dev")]
     Dev(DevArgs),
     /// Print the Plugin CustomResourceDefinition as YAML.
     Crd,
 }
 
+/// Flags `weft run` and `weft dev` share.
 #[derive(Debug, clap::Args)]
-struct RunArgs {
+struct HostArgs {
     /// Directory for compiled plugins, so restarts skip compiling.
     #[arg(long, env = "WEFT_CACHE_DIR")]
     cache_dir: Option<PathBuf>,
     /// Reconcile every primary this often (seconds) even without changes; 0 turns it off.
     #[arg(long, env = "WEFT_RESYNC_SECONDS", default_value_t = 0)]
     resync: u64,
+}
+
+impl HostArgs {
+    fn resync(&self) -> Option<Duration> {
+        (self.resync > 0).then(|| Duration::from_secs(self.resync))
+    }
+}
+
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    #[command(flatten)]
+    host: HostArgs,
     /// Where to serve /metrics, /healthz and /readyz.
     #[arg(long, env = "WEFT_METRICS_ADDR", default_value = "0.0.0.0:8080")]
     metrics_addr: SocketAddr,
@@ -77,22 +93,19 @@ struct RunArgs {
     identity: Option<String>,
 }
 
+#[cfg(feature = "dev")]
 #[derive(Debug, clap::Args)]
 struct DevArgs {
     /// YAML manifests to apply once the host runs.
     manifests: Vec<PathBuf>,
+    #[command(flatten)]
+    host: HostArgs,
     /// Address for the emulator (port 0 picks a free port).
     #[arg(long, env = "WEFT_DEV_LISTEN", default_value = "127.0.0.1:6443")]
     listen: SocketAddr,
     /// Where to write the kubeconfig.
     #[arg(long, env = "WEFT_DEV_KUBECONFIG", default_value = "weft-dev.kubeconfig")]
     kubeconfig: PathBuf,
-    /// Directory for compiled plugins.
-    #[arg(long, env = "WEFT_CACHE_DIR")]
-    cache_dir: Option<PathBuf>,
-    /// Reconcile every primary this often (seconds) even without changes; 0 turns it off.
-    #[arg(long, env = "WEFT_RESYNC_SECONDS", default_value_t = 0)]
-    resync: u64,
     /// Where to serve /metrics, /healthz and /readyz (off unless given).
     #[arg(long, env = "WEFT_DEV_METRICS_ADDR")]
     metrics_addr: Option<SocketAddr>,
@@ -105,6 +118,7 @@ struct CheckArgs {
     files: Vec<PathBuf>,
 }
 
+#[cfg(feature = "dev")]
 #[derive(Debug, clap::Args)]
 struct SimArgs {
     /// Address to listen on (port 0 picks a free port).
@@ -130,63 +144,47 @@ fn main() -> anyhow::Result<ExitCode> {
         LogFormat::Json => logs.json().init(),
     }
     match cli.command {
-        Command::Sim(args) => {
-            tokio::runtime::Runtime::new()?.block_on(sim(args))?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Check(args) => check(&args),
-        Command::Run(args) => {
-            tokio::runtime::Runtime::new()?.block_on(run(args))?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Dev(args) => {
-            tokio::runtime::Runtime::new()?.block_on(dev(args))?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Crd => {
-            print!("{}", weft::crd::crd_yaml());
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Check(args) => return check(&args),
+        Command::Crd => print!("{}", weft::crd::crd_yaml()),
+        Command::Run(args) => until_signal(|shutdown| async move {
+            let client = kube::Client::try_default().await.context("no cluster configuration")?;
+            weft::run(client, run_options(args), shutdown).await
+        })?,
+        #[cfg(feature = "dev")]
+        Command::Dev(args) => until_signal(|shutdown| weft::dev::run(dev_options(args), shutdown))?,
+        #[cfg(feature = "dev")]
+        Command::Sim(args) => until_signal(|shutdown| {
+            let options =
+                weft::dev::SimOptions { listen: args.listen, kubeconfig: args.kubeconfig, history: args.history };
+            weft::dev::sim(options, shutdown)
+        })?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_options(args: RunArgs) -> weft::RunOptions {
+    let leader_election = args.leader_elect.then(|| {
+        let identity = args.identity.or_else(|| std::env::var("POD_NAME").ok()).unwrap_or_else(default_identity);
+        weft::leader::LeaseConfig::new(&args.lease_namespace, &args.lease_name, &identity)
+    });
+    weft::RunOptions {
+        resync: args.host.resync(),
+        cache_dir: args.host.cache_dir,
+        metrics_addr: args.metrics_addr,
+        leader_election,
     }
 }
 
-async fn run(args: RunArgs) -> anyhow::Result<()> {
-    let client = kube::Client::try_default().await.context("no cluster configuration")?;
-    let mut config = weft::manager::HostConfig::default();
-    config.runtime.cache_dir = args.cache_dir;
-    config.controller.resync = resync(args.resync);
-    let host = weft::manager::Host::new(client.clone(), config)?;
-    let shutdown = CancellationToken::new();
-    let stopping = shutdown.clone();
-    tokio::spawn(async move {
-        let _ = shutdown_signal().await;
-        stopping.cancel();
-    });
-    let listener = tokio::net::TcpListener::bind(args.metrics_addr)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.metrics_addr))?;
-    tracing::info!(addr = %listener.local_addr()?, "serving /metrics, /healthz and /readyz");
-    let endpoints = tokio::spawn(weft::serve::serve(listener, host.clone(), shutdown.clone()));
-    if args.leader_elect {
-        let identity = args.identity.or_else(|| std::env::var("POD_NAME").ok()).unwrap_or_else(default_identity);
-        let lease = weft::leader::LeaseConfig::new(&args.lease_namespace, &args.lease_name, &identity);
-        host.set_standby(true);
-        weft::leader::run_elected(client, lease, shutdown, |term| {
-            let host = host.clone();
-            async move {
-                host.set_standby(false);
-                if let Err(e) = host.run(term).await {
-                    tracing::error!(error = %e, "host stopped");
-                }
-                host.set_standby(true);
-            }
-        })
-        .await;
-    } else {
-        host.run(shutdown).await?;
+#[cfg(feature = "dev")]
+fn dev_options(args: DevArgs) -> weft::dev::DevOptions {
+    weft::dev::DevOptions {
+        resync: args.host.resync(),
+        cache_dir: args.host.cache_dir,
+        listen: args.listen,
+        kubeconfig: args.kubeconfig,
+        manifests: args.manifests,
+        metrics_addr: args.metrics_addr,
     }
-    endpoints.await??;
-    Ok(())
 }
 
 fn default_identity() -> String {
@@ -194,26 +192,33 @@ fn default_identity() -> String {
     format!("{host}-{}", std::process::id())
 }
 
-async fn dev(args: DevArgs) -> anyhow::Result<()> {
-    let shutdown = CancellationToken::new();
-    let stopping = shutdown.clone();
-    tokio::spawn(async move {
-        let _ = shutdown_signal().await;
-        stopping.cancel();
-    });
-    let options = weft::dev::DevOptions {
-        listen: args.listen,
-        kubeconfig: args.kubeconfig,
-        manifests: args.manifests,
-        cache_dir: args.cache_dir,
-        resync: resync(args.resync),
-        metrics_addr: args.metrics_addr,
-    };
-    weft::dev::run(options, shutdown).await
+/// Runs `body` on a new async runtime with a token cancelled on SIGINT or SIGTERM.
+fn until_signal<F, Fut>(body: F) -> anyhow::Result<()>
+where
+    F: FnOnce(CancellationToken) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    tokio::runtime::Runtime::new()?.block_on(async {
+        let shutdown = CancellationToken::new();
+        let stopping = shutdown.clone();
+        tokio::spawn(async move {
+            if let Err(e) = shutdown_signal().await {
+                tracing::error!(error = %e, "cannot listen for signals");
+            }
+            stopping.cancel();
+        });
+        body(shutdown).await
+    })
 }
 
-fn resync(seconds: u64) -> Option<std::time::Duration> {
-    (seconds > 0).then(|| std::time::Duration::from_secs(seconds))
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() -> anyhow::Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("cannot install SIGTERM handler")?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r.context("cannot listen for SIGINT"),
+        _ = term.recv() => Ok(()),
+    }
 }
 
 /// Plugin calls block their thread, so `check` runs without an async runtime.
@@ -230,34 +235,4 @@ fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
-}
-
-async fn sim(args: SimArgs) -> anyhow::Result<()> {
-    let config = weft_sim::SimConfig {
-        listen: args.listen,
-        store: weft_sim::StoreConfig { history_capacity: args.history, ..Default::default() },
-        ..Default::default()
-    };
-    let sim = weft_sim::Sim::start(config).await?;
-    sim.write_kubeconfig(&args.kubeconfig)
-        .with_context(|| format!("cannot write kubeconfig to {}", args.kubeconfig.display()))?;
-    println!("Kubernetes API emulator serving at {}", sim.url());
-    println!(
-        "kubeconfig written to {}; try: kubectl --kubeconfig {} get namespaces",
-        args.kubeconfig.display(),
-        args.kubeconfig.display()
-    );
-    shutdown_signal().await?;
-    sim.stop().await;
-    Ok(())
-}
-
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() -> anyhow::Result<()> {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .context("cannot install SIGTERM handler")?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r.context("cannot listen for SIGINT"),
-        _ = term.recv() => Ok(()),
-    }
 }

@@ -1,69 +1,103 @@
 //! Prometheus metrics in the text exposition format, gathered from the host on each scrape.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
-/// Bucket bounds for reconcile and load durations, in seconds.
-const BUCKETS: [f64; 12] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 2.5, 10.0];
+use crate::controller::{InformerKey, Stats, resource_name};
+use crate::histogram::Histogram;
 
-/// A lock-free histogram over [`BUCKETS`].
-#[derive(Debug, Default)]
-pub struct Histogram {
-    counts: [AtomicU64; BUCKETS.len()],
-    count: AtomicU64,
-    sum_nanos: AtomicU64,
+/// What one scrape reports, read from the host.
+#[derive(Debug)]
+pub struct Snapshot<'a> {
+    /// Plugins reconciling now, with their counters.
+    pub running: Vec<(String, Arc<Stats>)>,
+    pub informers: Vec<(InformerKey, usize)>,
+    /// Lifecycle transitions by plugin and kind (`load`, `swap`, `unload`, `failure`).
+    pub lifecycle: BTreeMap<(String, &'static str), u64>,
+    pub load_duration: &'a Histogram,
+    pub wasm_memory: u64,
 }
 
-impl Histogram {
-    pub fn observe(&self, duration: Duration) {
-        let seconds = duration.as_secs_f64();
-        if let Some(bucket) = BUCKETS.iter().position(|bound| seconds <= *bound) {
-            self.counts[bucket].fetch_add(1, Ordering::Relaxed);
-        }
-        self.count.fetch_add(1, Ordering::Relaxed);
-        let nanos = u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX);
-        self.sum_nanos.fetch_add(nanos, Ordering::Relaxed);
-    }
+/// A per-plugin series: name, help, and how to read it from the plugin's counters.
+type PluginSeries = (&'static str, &'static str, fn(&Stats) -> u64);
 
-    fn render(&self, out: &mut String, name: &str, labels: &str) {
-        let sep = if labels.is_empty() { "" } else { "," };
-        let mut cumulative = 0;
-        for (bound, count) in BUCKETS.iter().zip(&self.counts) {
-            cumulative += count.load(Ordering::Relaxed);
-            let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"{bound}\"}} {cumulative}");
+/// Every metric, in the Prometheus text format.
+pub fn render(snapshot: &Snapshot<'_>) -> String {
+    let mut e = Exposition::default();
+    let running = &snapshot.running;
+    e.family("weft_plugins_running", "gauge", "Plugins reconciling now.");
+    e.sample("weft_plugins_running", &[], running.len());
+    e.family("weft_reconciles_total", "counter", "Reconcile and cleanup calls by result.");
+    for (name, stats) in running {
+        for (result, count) in stats.by_result() {
+            e.sample("weft_reconciles_total", &[("plugin", name), ("result", result)], count);
         }
-        let count = self.count.load(Ordering::Relaxed);
-        let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {count}");
-        let sum = self.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9;
-        let _ = writeln!(out, "{name}_sum{{{labels}}} {sum}");
-        let _ = writeln!(out, "{name}_count{{{labels}}} {count}");
     }
+    e.family("weft_reconcile_duration_seconds", "histogram", "Time of one reconcile or cleanup call.");
+    for (name, stats) in running {
+        e.histogram("weft_reconcile_duration_seconds", &[("plugin", name)], &stats.duration);
+    }
+    let per_plugin: [PluginSeries; 4] = [
+        ("weft_queue_depth", "Keys waiting or being reconciled.", |s| s.queue_depth.load(Ordering::Relaxed)),
+        ("weft_retries_total", "Keys queued again after a failure.", |s| s.retries.load(Ordering::Relaxed)),
+        ("weft_wasm_traps_total", "Calls that trapped, including memory and fuel limits.", |s| {
+            s.traps.load(Ordering::Relaxed)
+        }),
+        ("weft_wasm_deadline_kills_total", "Calls stopped at their deadline.", |s| {
+            s.deadline_kills.load(Ordering::Relaxed)
+        }),
+    ];
+    for (metric, help, value) in per_plugin {
+        let kind = if metric.ends_with("_total") { "counter" } else { "gauge" };
+        e.family(metric, kind, help);
+        for (name, stats) in running {
+            e.sample(metric, &[("plugin", name)], value(stats));
+        }
+    }
+    e.family("weft_informers_active", "gauge", "Shared watches running now.");
+    e.sample("weft_informers_active", &[], snapshot.informers.len());
+    e.family("weft_informer_cached_objects", "gauge", "Objects in each shared cache.");
+    for (key, cached) in &snapshot.informers {
+        let namespace = key.namespace.as_deref().unwrap_or("");
+        let resource = resource_name(&key.api);
+        e.sample("weft_informer_cached_objects", &[("resource", &resource), ("namespace", namespace)], cached);
+    }
+    e.family("weft_wasm_memory_bytes", "gauge", "Linear memory of the plugin instances alive now.");
+    e.sample("weft_wasm_memory_bytes", &[], snapshot.wasm_memory);
+    e.family("weft_plugin_lifecycle_total", "counter", "Plugin loads, swaps, unloads and load failures.");
+    for ((name, kind), count) in &snapshot.lifecycle {
+        e.sample("weft_plugin_lifecycle_total", &[("plugin", name), ("event", kind)], count);
+    }
+    e.family("weft_plugin_load_duration_seconds", "histogram", "Time to fetch, compile and start a plugin.");
+    e.histogram("weft_plugin_load_duration_seconds", &[], snapshot.load_duration);
+    e.finish()
 }
 
 /// Builds one exposition: `HELP` and `TYPE` once per metric, then its samples.
 #[derive(Debug, Default)]
-pub struct Exposition {
+struct Exposition {
     out: String,
 }
 
 impl Exposition {
-    pub fn family(&mut self, name: &str, kind: &str, help: &str) {
+    fn family(&mut self, name: &str, kind: &str, help: &str) {
         let _ = writeln!(self.out, "# HELP {name} {help}");
         let _ = writeln!(self.out, "# TYPE {name} {kind}");
     }
 
-    pub fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: impl std::fmt::Display) {
+    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: impl std::fmt::Display) {
         let _ = writeln!(self.out, "{name}{} {value}", render_labels(labels));
     }
 
-    pub fn histogram(&mut self, name: &str, labels: &[(&str, &str)], histogram: &Histogram) {
+    fn histogram(&mut self, name: &str, labels: &[(&str, &str)], histogram: &Histogram) {
         let rendered = render_labels(labels);
         let inner = rendered.trim_start_matches('{').trim_end_matches('}');
         histogram.render(&mut self.out, name, inner);
     }
 
-    pub fn finish(self) -> String {
+    fn finish(self) -> String {
         self.out
     }
 }
@@ -82,6 +116,8 @@ fn escape(value: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[test]

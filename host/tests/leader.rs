@@ -13,7 +13,7 @@ use serde_json::json;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use weft::leader::{LeaseConfig, run_elected};
-use weft::manager::{Host, HostConfig};
+use weft::{Host, HostConfig};
 
 const LEASE: Duration = Duration::from_secs(2);
 

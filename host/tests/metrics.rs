@@ -10,7 +10,7 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 use weft::crd::Plugin;
-use weft::manager::{Host, HostConfig};
+use weft::{Host, HostConfig};
 use weft_sim::{Sim, SimConfig};
 
 /// A GET over a plain connection: status code and body.
@@ -43,7 +43,7 @@ async fn metrics_move_and_readiness_follows_the_caches() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let shutdown = CancellationToken::new();
-    tokio::spawn(weft::serve::serve(listener, host.clone(), shutdown.clone()));
+    tokio::spawn(weft::serve(listener, host.clone(), shutdown.clone()));
 
     assert_eq!(get(addr, "/healthz").await, (200, "ok\n".to_owned()));
     assert_eq!(get(addr, "/readyz").await.0, 503, "not ready before the Plugins are listed");

@@ -8,12 +8,12 @@ use std::sync::Arc;
 use common::store_cluster::{TestCluster, Write};
 use common::{example, example_path, runtime};
 use serde_json::{Value, json};
-use weft::runtime::{Action, Grants, Limits, ModuleKind, ObjectRef, Plugin, PluginEnv, Trigger};
+use weft::runtime::{Action, BoundModule, Grants, Limits, ModuleKind, ObjectRef, PluginEnv, Trigger};
 
-fn plugin(name: &str, cluster: &TestCluster, config: Value) -> Plugin {
+fn plugin(name: &str, cluster: &TestCluster, config: Value) -> BoundModule {
     let module = example(name);
     let grants = Grants::declared(&module.description().permissions);
-    Plugin::new(
+    BoundModule::new(
         module,
         PluginEnv {
             name: Arc::from(name),
@@ -39,7 +39,7 @@ fn get_configmap(cluster: &TestCluster, namespace: &str, name: &str) -> Option<V
 }
 
 /// Reconciles the stored object, as the host would after a watch event.
-fn reconcile_stored(plugin: &Plugin, cluster: &TestCluster, object: &ObjectRef, plural: &str) -> Action {
+fn reconcile_stored(plugin: &BoundModule, cluster: &TestCluster, object: &ObjectRef, plural: &str) -> Action {
     let (group, version) = object.api_version.split_once('/').unwrap_or(("", &object.api_version));
     let json = cluster.get(group, version, plural, object.namespace.as_deref(), &object.name).expect("object exists");
     plugin
@@ -87,7 +87,7 @@ fn hello_built_for_wasip1_is_componentized_and_behaves_the_same() {
         "metadata": { "name": "p1", "namespace": "default", "labels": { "weft.dev/hello": "yes" } },
     }));
     let grants = Grants::declared(&module.description().permissions);
-    let hello = Plugin::new(
+    let hello = BoundModule::new(
         module,
         PluginEnv {
             name: Arc::from("hello-p1"),

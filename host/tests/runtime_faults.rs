@@ -11,14 +11,14 @@ use common::store_cluster::TestCluster;
 use common::{example, example_bytes, runtime};
 use serde_json::json;
 use weft::runtime::{
-    Action, CallError, Failure, Grants, Limits, LoadError, ObjectRef, Plugin, PluginEnv, Runtime, RuntimeConfig,
+    Action, BoundModule, CallError, Failure, Grants, Limits, LoadError, ObjectRef, PluginEnv, Runtime, RuntimeConfig,
     Trigger,
 };
 
-fn plugin_with(name: &str, cluster: &TestCluster, limits: Limits) -> Plugin {
+fn plugin_with(name: &str, cluster: &TestCluster, limits: Limits) -> BoundModule {
     let module = example(name);
     let grants = Grants::declared(&module.description().permissions);
-    Plugin::new(
+    BoundModule::new(
         module,
         PluginEnv { name: Arc::from(name), grants, cluster: cluster.cluster.clone(), config: "{}".into(), limits },
     )
@@ -216,7 +216,7 @@ fn invalid_config_is_a_permanent_failure() {
     let cluster = TestCluster::start();
     let module = example("hello");
     let grants = Grants::declared(&module.description().permissions);
-    let hello = Plugin::new(
+    let hello = BoundModule::new(
         module,
         PluginEnv {
             name: Arc::from("hello"),

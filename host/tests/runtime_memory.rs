@@ -7,7 +7,7 @@ use std::sync::Arc;
 use common::store_cluster::TestCluster;
 use common::{example, runtime};
 use serde_json::json;
-use weft::runtime::{CallError, Grants, Limits, ObjectRef, Plugin, PluginEnv, Trigger};
+use weft::runtime::{BoundModule, CallError, Grants, Limits, ObjectRef, PluginEnv, Trigger};
 
 /// Peak resident memory of this process (VmHWM), in bytes.
 fn peak_rss() -> usize {
@@ -23,7 +23,7 @@ fn a_memory_bomb_stops_at_the_cap_and_host_memory_stays_bounded() {
     let _ = runtime();
     let module = example("misbehave");
     let limit = 64 << 20;
-    let plugin = Plugin::new(
+    let plugin = BoundModule::new(
         module,
         PluginEnv {
             name: Arc::from("misbehave"),

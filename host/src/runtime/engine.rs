@@ -90,7 +90,7 @@ pub(crate) struct StoreData {
     table: ResourceTable,
     limiter: MemoryLimiter,
     stderr: GuestOutput,
-    pub(crate) host: HostCalls,
+    host: HostCalls,
 }
 
 impl StoreData {
@@ -116,19 +116,21 @@ impl WasiView for StoreData {
 pub(crate) fn new_linker(engine: &Engine) -> anyhow::Result<Linker<StoreData>> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-    Reconciler::add_to_linker::<_, wasmtime::component::HasSelf<StoreData>>(&mut linker, |data| data)?;
+    // The weft imports see only their own state, projected out of the store.
+    Reconciler::add_to_linker::<_, wasmtime::component::HasSelf<HostCalls>>(&mut linker, |data: &mut StoreData| {
+        &mut data.host
+    })?;
     Ok(linker)
 }
 
 /// A store for one call, with the plugin's limits in force.
 ///
 /// WASI gets no preopened directories, no environment, no arguments and no network; stdout and
-/// stderr go to the log.
+/// stderr go to the log, in the caller's span.
 pub(crate) fn new_store(engine: &Engine, host: HostCalls, limits: &Limits) -> Store<StoreData> {
-    let plugin = Arc::clone(host.plugin_name());
-    let stderr = GuestOutput::new(Arc::clone(&plugin), "stderr", limits.max_output_bytes);
+    let stderr = GuestOutput::new("stderr", limits.max_output_bytes);
     let wasi = WasiCtxBuilder::new()
-        .stdout(GuestOutput::new(plugin, "stdout", limits.max_output_bytes))
+        .stdout(GuestOutput::new("stdout", limits.max_output_bytes))
         .stderr(stderr.clone())
         .allow_tcp(false)
         .allow_udp(false)

@@ -1,4 +1,5 @@
-//! Guest stdout and stderr, turned into tracing events that carry the plugin's name.
+//! Guest stdout and stderr, turned into tracing events in the call's span (which names the plugin
+//! and the object).
 
 use std::collections::VecDeque;
 use std::io;
@@ -21,7 +22,6 @@ pub(crate) struct GuestOutput(Arc<Mutex<Lines>>);
 
 #[derive(Debug)]
 struct Lines {
-    plugin: Arc<str>,
     stream: &'static str,
     partial: Vec<u8>,
     /// The last few lines, to explain a trap (a Rust panic message arrives on stderr).
@@ -34,15 +34,8 @@ const RECENT_LINES: usize = 3;
 const RECENT_LINE_CHARS: usize = 300;
 
 impl GuestOutput {
-    pub(crate) fn new(plugin: Arc<str>, stream: &'static str, budget: usize) -> Self {
-        Self(Arc::new(Mutex::new(Lines {
-            plugin,
-            stream,
-            partial: Vec::new(),
-            recent: VecDeque::new(),
-            budget,
-            dropped: 0,
-        })))
+    pub(crate) fn new(stream: &'static str, budget: usize) -> Self {
+        Self(Arc::new(Mutex::new(Lines { stream, partial: Vec::new(), recent: VecDeque::new(), budget, dropped: 0 })))
     }
 
     /// The last lines written, joined with ` / `, skipping Rust's backtrace hint.
@@ -85,7 +78,7 @@ impl Lines {
             self.partial.clear();
             return;
         }
-        tracing::info!(target: "weft::plugin", plugin = %self.plugin, stream = self.stream, "{line}");
+        tracing::info!(target: "weft::plugin", stream = self.stream, "{line}");
         if self.recent.len() == RECENT_LINES {
             self.recent.pop_front();
         }
@@ -102,7 +95,6 @@ impl Drop for Lines {
         if self.dropped > 0 {
             tracing::warn!(
                 target: "weft::plugin",
-                plugin = %self.plugin,
                 stream = self.stream,
                 dropped_bytes = self.dropped,
                 "plugin output over the per-call limit was dropped"

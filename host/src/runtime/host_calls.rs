@@ -9,7 +9,6 @@ use serde::Deserialize;
 use super::bindings::weft::plugin::{cluster, logging, types};
 use super::bindings::{ApiError, ApiResource, ErrorKind, Event, Level, ObjectRef};
 use super::cluster::Cluster;
-use super::engine::StoreData;
 use super::permissions::{Access, Grants};
 
 /// A loaded plugin's standing: who it is, what it may do and where its calls go.
@@ -28,21 +27,16 @@ impl fmt::Debug for PluginEnv {
     }
 }
 
-/// The imports' state in one call's store.
+/// The imports' state in one call's store. The imports are implemented on it, not on the store,
+/// so this module never names the store type (the store projects onto it in `engine.rs`).
 #[derive(Debug)]
 pub(crate) struct HostCalls {
     env: Arc<PluginEnv>,
-    /// The object this call is about, for log lines.
-    subject: Option<String>,
 }
 
 impl HostCalls {
-    pub(crate) fn new(env: Arc<PluginEnv>, subject: Option<String>) -> Self {
-        Self { env, subject }
-    }
-
-    pub(crate) fn plugin_name(&self) -> &Arc<str> {
-        &self.env.name
+    pub(crate) fn new(env: Arc<PluginEnv>) -> Self {
+        Self { env }
     }
 
     fn authorize(&self, api: &ApiResource, verb: &str, namespace: Option<&str>) -> Result<(), ApiError> {
@@ -92,13 +86,12 @@ fn body_namespace(json: &str) -> Result<Option<String>, ApiError> {
         .map_err(|e| ApiError::new(ErrorKind::Invalid, format!("object is not valid JSON: {e}")))
 }
 
-impl types::Host for StoreData {}
+impl types::Host for HostCalls {}
 
-impl cluster::Host for StoreData {
+impl cluster::Host for HostCalls {
     fn get(&mut self, api: ApiResource, namespace: Option<String>, name: String) -> Result<String, ApiError> {
-        let host = &self.host;
-        host.authorize(&api, "get", namespace.as_deref())?;
-        host.env.cluster.get(&api, namespace.as_deref(), &name)
+        self.authorize(&api, "get", namespace.as_deref())?;
+        self.env.cluster.get(&api, namespace.as_deref(), &name)
     }
 
     fn list(
@@ -107,23 +100,20 @@ impl cluster::Host for StoreData {
         namespace: Option<String>,
         label_selector: Option<String>,
     ) -> Result<Vec<String>, ApiError> {
-        let host = &self.host;
-        host.authorize(&api, "list", namespace.as_deref())?;
-        host.env.cluster.list(&api, namespace.as_deref(), label_selector.as_deref())
+        self.authorize(&api, "list", namespace.as_deref())?;
+        self.env.cluster.list(&api, namespace.as_deref(), label_selector.as_deref())
     }
 
     fn create(&mut self, api: ApiResource, json: String) -> Result<String, ApiError> {
-        let host = &self.host;
-        host.check_size(&json)?;
-        host.authorize(&api, "create", body_namespace(&json)?.as_deref())?;
-        host.env.cluster.create(&api, &json)
+        self.check_size(&json)?;
+        self.authorize(&api, "create", body_namespace(&json)?.as_deref())?;
+        self.env.cluster.create(&api, &json)
     }
 
     fn apply(&mut self, api: ApiResource, json: String, force: bool) -> Result<String, ApiError> {
-        let host = &self.host;
-        host.check_size(&json)?;
-        host.authorize(&api, "patch", body_namespace(&json)?.as_deref())?;
-        host.env.cluster.apply(&api, &json, &host.env.name, force)
+        self.check_size(&json)?;
+        self.authorize(&api, "patch", body_namespace(&json)?.as_deref())?;
+        self.env.cluster.apply(&api, &json, &self.env.name, force)
     }
 
     fn patch(
@@ -133,10 +123,9 @@ impl cluster::Host for StoreData {
         name: String,
         merge_patch: String,
     ) -> Result<String, ApiError> {
-        let host = &self.host;
-        host.check_size(&merge_patch)?;
-        host.authorize(&api, "patch", namespace.as_deref())?;
-        host.env.cluster.patch(&api, namespace.as_deref(), &name, &merge_patch)
+        self.check_size(&merge_patch)?;
+        self.authorize(&api, "patch", namespace.as_deref())?;
+        self.env.cluster.patch(&api, namespace.as_deref(), &name, &merge_patch)
     }
 
     fn patch_status(
@@ -146,35 +135,32 @@ impl cluster::Host for StoreData {
         name: String,
         merge_patch: String,
     ) -> Result<String, ApiError> {
-        let host = &self.host;
-        host.check_size(&merge_patch)?;
-        host.authorize_resource(&api, &format!("{}/status", api.plural), "patch", namespace.as_deref())?;
-        host.env.cluster.patch_status(&api, namespace.as_deref(), &name, &merge_patch)
+        self.check_size(&merge_patch)?;
+        self.authorize_resource(&api, &format!("{}/status", api.plural), "patch", namespace.as_deref())?;
+        self.env.cluster.patch_status(&api, namespace.as_deref(), &name, &merge_patch)
     }
 
     fn delete(&mut self, api: ApiResource, namespace: Option<String>, name: String) -> Result<(), ApiError> {
-        let host = &self.host;
-        host.authorize(&api, "delete", namespace.as_deref())?;
-        host.env.cluster.delete(&api, namespace.as_deref(), &name)
+        self.authorize(&api, "delete", namespace.as_deref())?;
+        self.env.cluster.delete(&api, namespace.as_deref(), &name)
     }
 
     /// Events are the host's own record of what plugins did, so they need no grant.
     fn record_event(&mut self, regarding: ObjectRef, event: Event) {
-        self.host.env.cluster.record_event(&regarding, &event, &self.host.env.name);
+        self.env.cluster.record_event(&regarding, &event, &self.env.name);
     }
 }
 
-impl logging::Host for StoreData {
+impl logging::Host for HostCalls {
+    /// The plugin and the object come from the call's span.
     fn log(&mut self, level: Level, message: String, fields: Vec<(String, String)>) {
-        let plugin = &*self.host.env.name;
-        let object = self.host.subject.as_deref().unwrap_or_default();
         let fields = Fields(&fields);
         match level {
-            Level::Trace => tracing::trace!(target: "weft::plugin", plugin, object, %fields, "{message}"),
-            Level::Debug => tracing::debug!(target: "weft::plugin", plugin, object, %fields, "{message}"),
-            Level::Info => tracing::info!(target: "weft::plugin", plugin, object, %fields, "{message}"),
-            Level::Warn => tracing::warn!(target: "weft::plugin", plugin, object, %fields, "{message}"),
-            Level::Error => tracing::error!(target: "weft::plugin", plugin, object, %fields, "{message}"),
+            Level::Trace => tracing::trace!(target: "weft::plugin", %fields, "{message}"),
+            Level::Debug => tracing::debug!(target: "weft::plugin", %fields, "{message}"),
+            Level::Info => tracing::info!(target: "weft::plugin", %fields, "{message}"),
+            Level::Warn => tracing::warn!(target: "weft::plugin", %fields, "{message}"),
+            Level::Error => tracing::error!(target: "weft::plugin", %fields, "{message}"),
         }
     }
 }

@@ -2,11 +2,12 @@
 //!
 //! One [`Runtime`] owns the wasmtime engine. [`Runtime::load`] turns bytes into a shared
 //! [`Module`] (compiled once per digest, cached on disk, validated against the WIT world, and
-//! described); [`Plugin`] binds a module to a name, grants, configuration, limits and a
-//! [`Cluster`], and makes the calls. Every call runs in a fresh instance with its own memory cap,
-//! deadline and optional fuel.
+//! described); [`BoundModule`] binds a module to a plugin's name, grants, configuration, limits
+//! and [`Cluster`], and makes the calls. Every call runs in a fresh instance with its own memory
+//! cap, deadline and optional fuel.
 
 pub mod bindings;
+mod bound;
 mod cache;
 mod cluster;
 mod engine;
@@ -14,9 +15,9 @@ mod error;
 mod guest_output;
 mod host_calls;
 mod limits;
+mod loaded;
 mod module;
 mod permissions;
-mod plugin;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -30,16 +31,17 @@ use wasmtime::component::Linker;
 pub use bindings::{
     Action, ApiError, ApiResource, Description, ErrorKind, Event, EventType, Failure, ObjectRef, Trigger,
 };
+pub use bound::{BoundModule, CallResult};
+#[doc(hidden)]
+pub use bound::{LiveInstance, Phases};
 pub use cluster::{Cluster, NoCluster};
 pub use engine::EngineConfig;
 pub use error::{CallError, LoadError};
 pub use host_calls::PluginEnv;
 pub use limits::{Limits, wasm_memory_in_use};
+pub use loaded::{Module, WatchSelectors};
 pub use module::{Digest, ModuleKind};
 pub use permissions::{Access, Grants, Rule};
-pub use plugin::{CallResult, Module, Plugin};
-#[doc(hidden)]
-pub use plugin::{LiveInstance, Phases};
 
 use bindings::ReconcilerPre;
 use cache::DiskCache;
@@ -122,12 +124,14 @@ impl Runtime {
             self.linker.instantiate_pre(&component).map_err(|e| LoadError::Link(module::one_line(&e)))?;
         let pre = ReconcilerPre::new(instance_pre).map_err(|e| LoadError::Link(module::one_line(&e)))?;
         let description = describe(&pre)?;
+        let selectors = WatchSelectors::parse(&description)?;
         let module = Arc::new(Module {
             digest,
             kind,
             size: bytes.len(),
             pre,
             description,
+            selectors,
             from_cache,
             load_time: started.elapsed(),
         });
@@ -146,8 +150,7 @@ fn describe(pre: &ReconcilerPre<StoreData>) -> Result<Description, LoadError> {
         config: String::new(),
         limits: describe_limits(),
     });
-    let description =
-        plugin::call(pre, env, None, |guest, store| guest.call_describe(store)).map_err(LoadError::Describe)?;
+    let description = bound::call(pre, env, |guest, store| guest.call_describe(store)).map_err(LoadError::Describe)?;
     validate(&description)?;
     Ok(description)
 }

@@ -10,10 +10,10 @@ use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use weft::controller::queue::Backoff;
+use weft::Backoff;
+use weft::Sources;
 use weft::crd::{Plugin, PluginCondition, PluginStatus};
-use weft::fetch::Sources;
-use weft::manager::{Host, HostConfig};
+use weft::{Host, HostConfig};
 use weft_sim::{Sim, SimConfig};
 
 use super::example_bytes;

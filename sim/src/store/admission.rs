@@ -3,12 +3,21 @@
 
 use serde_json::{Value, json};
 
-use super::{Target, write::FieldValidation};
+use super::Target;
 use crate::crd;
 use crate::error::{ApiError, Cause, Result};
 use crate::object;
 use crate::schema;
 use crate::validation::{self, NameRule};
+
+/// `fieldValidation`: what to do with fields a CRD schema does not declare.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FieldValidation {
+    Ignore,
+    #[default]
+    Warn,
+    Strict,
+}
 
 /// Runs every admission step on an object about to be stored; returns warnings for the client.
 pub fn admit(

@@ -20,13 +20,14 @@ use serde_json::Value;
 use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
 
+pub use admission::FieldValidation;
 pub use delete::{DeleteOptions, DeleteOutcome};
 pub(crate) use delete::{FOREGROUND_FINALIZER, ORPHAN_FINALIZER, delete_locked};
 pub use read::{ListOptions, ListResult};
 pub use scale::ScaleWrite;
 pub use watch::visible;
 pub use watch::{WatchOptions, WatchStart};
-pub use write::{FieldValidation, PatchKind, WriteOptions, WriteOutcome};
+pub use write::{PatchKind, WriteOptions, WriteOutcome};
 pub(crate) use write::{Tracking, finish_update};
 
 use crate::builtins;

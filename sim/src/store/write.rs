@@ -9,22 +9,13 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::admission::admit;
+use super::admission::{FieldValidation, admit};
 use super::{State, Store, Target};
 use crate::apply::{self, Shape, Writer};
 use crate::error::{ApiError, Cause, Result};
 use crate::object;
 use crate::patch::{self, PatchError};
 use crate::validation;
-
-/// `fieldValidation`: what to do with fields a CRD schema does not declare.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum FieldValidation {
-    Ignore,
-    #[default]
-    Warn,
-    Strict,
-}
 
 /// The patch formats, chosen by Content-Type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

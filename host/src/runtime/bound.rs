@@ -1,69 +1,17 @@
-//! A loaded module and a plugin bound to it: the calls the host makes into plugins.
+//! A module bound to one plugin's standing: the calls the host makes into plugins, each in a fresh
+//! store and instance, in a span naming the plugin and the object.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use wasmtime::Store;
 
-use super::bindings::{Action, Description, Failure, ObjectRef, ReconcilerPre, Request, Trigger, controller::Guest};
+use super::bindings::{Action, Failure, ObjectRef, ReconcilerPre, Request, Trigger, controller::Guest};
 use super::engine::{StoreData, new_store};
 use super::error::CallError;
 use super::host_calls::{HostCalls, PluginEnv};
 use super::limits::MemoryLimitExceeded;
-use super::module::{Digest, ModuleKind};
-
-/// A compiled, validated plugin module, shared by every plugin that uses the same bytes.
-pub struct Module {
-    pub(crate) digest: Digest,
-    pub(crate) kind: ModuleKind,
-    pub(crate) size: usize,
-    pub(crate) pre: ReconcilerPre<StoreData>,
-    pub(crate) description: Description,
-    pub(crate) from_cache: bool,
-    pub(crate) load_time: Duration,
-}
-
-impl std::fmt::Debug for Module {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Module")
-            .field("digest", &self.digest)
-            .field("kind", &self.kind)
-            .field("name", &self.description.name)
-            .field("version", &self.description.version)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Module {
-    /// The sha256 of the bytes the module was loaded from.
-    pub fn digest(&self) -> Digest {
-        self.digest
-    }
-
-    pub fn kind(&self) -> ModuleKind {
-        self.kind
-    }
-
-    /// The size of the bytes the module was loaded from.
-    pub fn size(&self) -> usize {
-        self.size
-    }
-
-    /// What the plugin declared in `describe`.
-    pub fn description(&self) -> &Description {
-        &self.description
-    }
-
-    /// Whether the compiled code came from the disk cache (or memory) rather than a compile.
-    pub fn from_cache(&self) -> bool {
-        self.from_cache
-    }
-
-    /// Time from bytes to a described, ready-to-instantiate module.
-    pub fn load_time(&self) -> Duration {
-        self.load_time
-    }
-}
+use super::loaded::Module;
 
 /// The outcome of a call that returned: the plugin's own success or failure.
 pub type CallResult<T> = Result<T, CallError>;
@@ -71,12 +19,12 @@ pub type CallResult<T> = Result<T, CallError>;
 /// A module bound to a plugin's name, grants, configuration, limits and cluster. Cheap to clone;
 /// calls may run concurrently, each in its own instance.
 #[derive(Debug, Clone)]
-pub struct Plugin {
+pub struct BoundModule {
     module: Arc<Module>,
     env: Arc<PluginEnv>,
 }
 
-impl Plugin {
+impl BoundModule {
     pub fn new(module: Arc<Module>, env: PluginEnv) -> Self {
         Self { module, env: Arc::new(env) }
     }
@@ -91,20 +39,26 @@ impl Plugin {
 
     /// Reconciles one primary object given as JSON.
     pub fn reconcile(&self, object: ObjectRef, json: String, reason: Trigger) -> CallResult<Result<Action, Failure>> {
+        let span = tracing::info_span!("reconcile", plugin = %self.env.name, object = %object, trigger = ?reason);
+        let _entered = span.enter();
         let request = self.request(object, json, reason)?;
-        self.call(&request, |guest, store| guest.call_reconcile(store, &request))
+        self.call(|guest, store| guest.call_reconcile(store, &request))
     }
 
     /// Lets the plugin release what it made for a primary that is being deleted.
     pub fn cleanup(&self, object: ObjectRef, json: String) -> CallResult<Result<Action, Failure>> {
+        let span = tracing::info_span!("cleanup", plugin = %self.env.name, object = %object);
+        let _entered = span.enter();
         let request = self.request(object, json, Trigger::Modified)?;
-        self.call(&request, |guest, store| guest.call_cleanup(store, &request))
+        self.call(|guest, store| guest.call_cleanup(store, &request))
     }
 
     /// Asks the plugin which primaries a changed related object concerns.
     pub fn map_related(&self, object: ObjectRef, json: String) -> CallResult<Result<Vec<ObjectRef>, String>> {
+        let span = tracing::info_span!("map_related", plugin = %self.env.name, object = %object);
+        let _entered = span.enter();
         let request = self.request(object, json, Trigger::RelatedChanged)?;
-        self.call(&request, |guest, store| guest.call_map_related(store, &request))
+        self.call(|guest, store| guest.call_map_related(store, &request))
     }
 
     fn request(&self, object: ObjectRef, json: String, reason: Trigger) -> CallResult<Request> {
@@ -115,25 +69,19 @@ impl Plugin {
         Ok(Request { object, json, reason, config: self.env.config.clone() })
     }
 
-    fn call<T>(
-        &self,
-        request: &Request,
-        f: impl FnOnce(&Guest, &mut Store<StoreData>) -> wasmtime::Result<T>,
-    ) -> CallResult<T> {
-        call(&self.module.pre, Arc::clone(&self.env), Some(request.object.to_string()), f)
+    fn call<T>(&self, f: impl FnOnce(&Guest, &mut Store<StoreData>) -> wasmtime::Result<T>) -> CallResult<T> {
+        call(&self.module.pre, Arc::clone(&self.env), f)
     }
 }
 
-/// Runs `f` on a fresh instance in a fresh store with `env`'s limits; `subject` names the object
-/// the call is about, for the plugin's log lines.
+/// Runs `f` on a fresh instance in a fresh store with `env`'s limits.
 pub(crate) fn call<T>(
     pre: &ReconcilerPre<StoreData>,
     env: Arc<PluginEnv>,
-    subject: Option<String>,
     f: impl FnOnce(&Guest, &mut Store<StoreData>) -> wasmtime::Result<T>,
 ) -> CallResult<T> {
     let limits = env.limits.clone();
-    let mut store = new_store(pre.engine(), HostCalls::new(env, subject), &limits);
+    let mut store = new_store(pre.engine(), HostCalls::new(env), &limits);
     let instance = pre.instantiate(&mut store).map_err(|e| CallError::Instantiate(super::module::one_line(&e)))?;
     f(instance.weft_plugin_controller(), &mut store).map_err(|e| classify(&e, &limits, &store))
 }
@@ -180,13 +128,13 @@ impl std::fmt::Debug for LiveInstance {
 }
 
 #[doc(hidden)]
-impl Plugin {
+impl BoundModule {
     /// Times each phase of a reconcile separately.
     pub fn phases(&self, object: ObjectRef, json: String) -> CallResult<Phases> {
         let request = self.request(object, json, Trigger::Resync)?;
         let limits = self.env.limits.clone();
         let started = std::time::Instant::now();
-        let mut store = new_store(self.module.pre.engine(), HostCalls::new(Arc::clone(&self.env), None), &limits);
+        let mut store = new_store(self.module.pre.engine(), HostCalls::new(Arc::clone(&self.env)), &limits);
         let store_done = started.elapsed();
         let instance = self.module.pre.instantiate(&mut store).map_err(|e| CallError::Instantiate(e.to_string()))?;
         let instantiated = started.elapsed();
@@ -212,7 +160,7 @@ impl Plugin {
     pub fn live_instance(&self, object: ObjectRef, json: String) -> CallResult<LiveInstance> {
         let request = self.request(object, json, Trigger::Resync)?;
         let limits = self.env.limits.clone();
-        let mut store = new_store(self.module.pre.engine(), HostCalls::new(Arc::clone(&self.env), None), &limits);
+        let mut store = new_store(self.module.pre.engine(), HostCalls::new(Arc::clone(&self.env)), &limits);
         let instance = self.module.pre.instantiate(&mut store).map_err(|e| CallError::Instantiate(e.to_string()))?;
         let result = instance.weft_plugin_controller().call_reconcile(&mut store, &request);
         result.map_err(|e| CallError::Trap(super::module::one_line(&e)))?.ok();

@@ -1,0 +1,45 @@
+//! The first half of bringing a plugin to its spec, done while any running version keeps
+//! serving: check the settings, fetch and verify the module, compile and describe it, and check
+//! its declared access against the grants.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use super::Inner;
+use super::failure::LoadFailure;
+use crate::crd::PluginSpec;
+use crate::fetch::fetch;
+use crate::runtime::{Grants, Limits, Module};
+
+/// A module ready to run under a spec.
+pub(super) struct Prepared {
+    pub(super) module: Arc<Module>,
+    pub(super) grants: Grants,
+    pub(super) limits: Limits,
+    pub(super) concurrency: usize,
+    /// `spec.config` as JSON.
+    pub(super) config: String,
+    /// For `path` modules: the file's modification time when it was read.
+    pub(super) modified: Option<SystemTime>,
+}
+
+pub(super) async fn prepare(host: &Inner, spec: &PluginSpec) -> Result<Prepared, LoadFailure> {
+    let defaults = &host.config;
+    let (limits, concurrency) =
+        spec.limits.resolve(&defaults.limits, defaults.controller.concurrency).map_err(LoadFailure::InvalidSpec)?;
+    let modified = spec.module.path.as_ref().and_then(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
+    let bytes = fetch(&host.client, spec, defaults.sources).await?;
+    let runtime = Arc::clone(&host.runtime);
+    // Compiling is CPU-bound; plugin output during `describe` stays in the plugin's span.
+    let span = tracing::Span::current();
+    let module = tokio::task::spawn_blocking(move || span.in_scope(|| runtime.load(&bytes)))
+        .await
+        .map_err(|e| LoadFailure::Task(e.to_string()))??;
+    let grants = Grants::new(spec.permissions.clone());
+    let missing = grants.missing(&module.description().permissions, &spec.namespaces);
+    if !missing.is_empty() {
+        return Err(LoadFailure::PermissionDenied(missing));
+    }
+    let config = spec.config.as_ref().map_or_else(|| "{}".to_owned(), ToString::to_string);
+    Ok(Prepared { module, grants, limits, concurrency, config, modified })
+}

@@ -1,0 +1,56 @@
+//! `weft run`: the host against a cluster, with its endpoints and optional leader election.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio_util::sync::CancellationToken;
+
+use crate::leader::{self, LeaseConfig};
+use crate::manager::{Host, HostConfig};
+
+/// What `weft run` was asked for.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Compiled plugins are kept here across restarts.
+    pub cache_dir: Option<PathBuf>,
+    /// Periodic resync of every plugin's primaries.
+    pub resync: Option<Duration>,
+    /// Where `/metrics`, `/healthz` and `/readyz` are served.
+    pub metrics_addr: SocketAddr,
+    /// Run only while holding this Lease.
+    pub leader_election: Option<LeaseConfig>,
+}
+
+/// Runs the host against the cluster of `client` until `shutdown`, then stops every plugin.
+pub async fn run(client: kube::Client, options: RunOptions, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let mut config = HostConfig::default();
+    config.runtime.cache_dir = options.cache_dir;
+    config.controller.resync = options.resync;
+    let host = Host::new(client.clone(), config)?;
+    let listener = tokio::net::TcpListener::bind(options.metrics_addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", options.metrics_addr))?;
+    tracing::info!(addr = %listener.local_addr()?, "serving /metrics, /healthz and /readyz");
+    let endpoints = tokio::spawn(crate::serve(listener, host.clone(), shutdown.clone()));
+    match options.leader_election {
+        Some(lease) => {
+            host.set_standby(true);
+            leader::run_elected(client, lease, shutdown, |term| {
+                let host = host.clone();
+                async move {
+                    host.set_standby(false);
+                    if let Err(e) = host.run(term).await {
+                        tracing::error!(error = %e, "host stopped");
+                    }
+                    host.set_standby(true);
+                }
+            })
+            .await;
+        }
+        None => host.run(shutdown).await?,
+    }
+    endpoints.await??;
+    Ok(())
+}
