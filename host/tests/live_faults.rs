@@ -42,6 +42,8 @@ async fn bad_plugins_get_clear_conditions_and_disturb_nothing() {
     )
     .await;
     live.apply_plugin("not-wasm", json!({ "module": module("junk"), "permissions": [] })).await;
+    live.module_configmap("bad-selector-module", "bad-selector").await;
+    live.apply_plugin("bad-selector", json!({ "module": module("bad-selector-module"), "permissions": [] })).await;
     live.apply_plugin(
         "ungranted",
         json!({ "module": module("hello-module"), "permissions": configmap_rule(&["get"]) }),
@@ -54,6 +56,8 @@ async fn bad_plugins_get_clear_conditions_and_disturb_nothing() {
     assert!(c.message.contains("spec.sha256 is 0000"), "{}", c.message);
     let c = live.wait_condition("not-wasm", "Ready", "False", "LoadFailed").await;
     assert!(c.message.starts_with("not a WebAssembly file"), "{}", c.message);
+    let c = live.wait_condition("bad-selector", "Ready", "False", "LoadFailed").await;
+    assert!(c.message.contains("unable to parse requirement"), "{}", c.message);
     let c = live.wait_condition("ungranted", "Ready", "False", "PermissionDenied").await;
     assert_eq!(c.message, "spec.permissions does not grant: patch configmaps (group core)");
 

@@ -107,6 +107,17 @@ fn a_describe_that_traps_is_refused_with_the_panic_message() {
 }
 
 #[test]
+fn a_label_selector_that_does_not_parse_refuses_the_module() {
+    let error = load_error(&example_bytes("bad-selector"));
+    assert!(matches!(error, LoadError::BadDescription(_)), "{error:?}");
+    assert_eq!(
+        error.to_string(),
+        "describe returned an invalid description: the label selector of its configmaps watch: unable to parse \
+         requirement: expected a parenthesised set of values, found \"web\" in selector \"app in web\""
+    );
+}
+
+#[test]
 fn a_trap_is_reported_and_the_next_call_works() {
     let cluster = TestCluster::start();
     let error = misbehave(&cluster, "trap", Limits::default()).expect_err("traps");
