@@ -116,7 +116,7 @@ pub struct PluginStatus {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PluginCondition {
-    /// `Ready`, `Loaded` or `Watching`.
+    /// `Ready`, `Loaded`, `Watching` or `Idle`.
     #[serde(rename = "type")]
     pub type_: String,
     /// `True`, `False` or `Unknown`.

@@ -119,7 +119,7 @@ fn configmap_mirror_copies_prunes_maps_back_and_cleans_up() {
     }));
     let source = configmap_ref("source", "shared");
     let mirror = plugin("configmap-mirror", &cluster, json!({}));
-    assert_eq!(mirror.module().description().finalizer.as_deref(), Some("weft.dev/mirror-cleanup"));
+    assert_eq!(mirror.info().description().finalizer.as_deref(), Some("weft.dev/mirror-cleanup"));
 
     reconcile_stored(&mirror, &cluster, &source, "configmaps");
     for ns in ["team-a", "team-b"] {

@@ -2,12 +2,14 @@
 //! back to the API server for resources nobody watches), writes to the API server, and
 //! read-your-own-writes on top.
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use kube::Client;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use serde::Deserialize;
 use serde_json::Value;
 use tokio::runtime::Handle;
 use weft_labels::Selector;
@@ -15,7 +17,7 @@ use weft_labels::Selector;
 use super::cache::{CachedObject, ObjectKey};
 use super::informer::{Informer, Informers};
 use super::own_writes::OwnWrites;
-use super::resource::dynamic_api;
+use super::resource::{dynamic_api, raw_request};
 use super::scopes::Scopes;
 use crate::events::{self, Events};
 use crate::runtime::{ApiError, ApiResource, Cluster, ErrorKind, Event, EventType, ObjectRef};
@@ -113,12 +115,19 @@ impl CachedCluster {
             .filter(|informer| informer.is_synced())
     }
 
-    /// Serializes what a write returned, remembering it until the cache has caught up.
-    fn write_result(&self, api: &ApiResource, object: DynamicObject) -> Result<String, ApiError> {
-        let json = serde_json::to_string(&object).map_err(invalid)?;
-        let meta = &object.metadata;
-        if let Some(resource_version) = &meta.resource_version {
-            let key = ObjectKey::new(meta.namespace.as_deref(), meta.name.as_deref().unwrap_or_default());
+    /// Sends a write and answers with the object the server returned, as the server sent it
+    /// (no decoding into a typed object and back), remembering it until the cache catches up.
+    fn write(
+        &self,
+        api: &ApiResource,
+        request: Result<http::Request<Vec<u8>>, kube::core::request::Error>,
+    ) -> Result<String, ApiError> {
+        let request = request.map_err(invalid)?;
+        let json = self.block_on(self.client.request_text(request))?;
+        if let Ok(Stored { metadata }) = serde_json::from_str::<Stored<'_>>(&json)
+            && let Some(resource_version) = &metadata.resource_version
+        {
+            let key = ObjectKey::new(metadata.namespace.as_deref(), &metadata.name);
             self.own_writes.wrote(api, &key, resource_version, &json);
         }
         Ok(json)
@@ -134,6 +143,24 @@ impl CachedCluster {
         json_patch::merge(&mut merged, patch.get("status")?);
         (Some(&merged) == current.get("status")).then_some(json)
     }
+}
+
+/// What read-your-own-writes needs of a written object.
+#[derive(Deserialize)]
+struct Stored<'a> {
+    #[serde(borrow)]
+    metadata: StoredMeta<'a>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StoredMeta<'a> {
+    #[serde(borrow, default)]
+    name: Cow<'a, str>,
+    #[serde(borrow, default)]
+    namespace: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    resource_version: Option<Cow<'a, str>>,
 }
 
 fn object_of(json: &str) -> Result<(Value, Option<String>, String), ApiError> {
@@ -186,25 +213,21 @@ impl Cluster for CachedCluster {
     }
 
     fn create(&self, api: &ApiResource, json: &str) -> Result<String, ApiError> {
-        let (value, namespace, _) = object_of(json)?;
-        let object: DynamicObject = serde_json::from_value(value).map_err(invalid)?;
-        let created = self.block_on(self.api(api, namespace.as_deref()).create(&PostParams::default(), &object))?;
-        self.write_result(api, created)
+        let (_, namespace, _) = object_of(json)?;
+        let request = raw_request(api, namespace.as_deref()).create(&PostParams::default(), json.as_bytes().to_vec());
+        self.write(api, request)
     }
 
     fn apply(&self, api: &ApiResource, json: &str, field_manager: &str, force: bool) -> Result<String, ApiError> {
         let (value, namespace, name) = object_of(json)?;
         let mut params = PatchParams::apply(field_manager);
         params.force = force;
-        let applied = self.block_on(self.api(api, namespace.as_deref()).patch(&name, &params, &Patch::Apply(value)))?;
-        self.write_result(api, applied)
+        self.write(api, raw_request(api, namespace.as_deref()).patch(&name, &params, &Patch::Apply(value)))
     }
 
     fn patch(&self, api: &ApiResource, namespace: Option<&str>, name: &str, patch: &str) -> Result<String, ApiError> {
         let patch: Value = serde_json::from_str(patch).map_err(invalid)?;
-        let patched =
-            self.block_on(self.api(api, namespace).patch(name, &PatchParams::default(), &Patch::Merge(patch)))?;
-        self.write_result(api, patched)
+        self.write(api, raw_request(api, namespace).patch(name, &PatchParams::default(), &Patch::Merge(patch)))
     }
 
     fn patch_status(
@@ -218,15 +241,20 @@ impl Cluster for CachedCluster {
         if let Some(unchanged) = self.status_unchanged(api, &ObjectKey::new(namespace, name), &patch) {
             return Ok(unchanged);
         }
-        let patched =
-            self.block_on(self.api(api, namespace).patch_status(name, &PatchParams::default(), &Patch::Merge(patch)))?;
-        self.write_result(api, patched)
+        let request = raw_request(api, namespace).patch_subresource(
+            "status",
+            name,
+            &PatchParams::default(),
+            &Patch::Merge(patch),
+        );
+        self.write(api, request)
     }
 
     fn delete(&self, api: &ApiResource, namespace: Option<&str>, name: &str) -> Result<(), ApiError> {
         let key = ObjectKey::new(namespace, name);
         let cached = self.cache_for(api, namespace).and_then(|i| i.get(&key));
-        self.block_on(self.api(api, namespace).delete(name, &DeleteParams::background()))?;
+        let request = raw_request(api, namespace).delete(name, &DeleteParams::background()).map_err(invalid)?;
+        self.block_on(self.client.request_text(request))?;
         if let Some(cached) = cached {
             self.own_writes.deleted(api, &key, &cached.resource_version);
         }

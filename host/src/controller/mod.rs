@@ -22,7 +22,7 @@ mod triggers;
 mod worker;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use parking_lot::RwLock;
 use tokio::task::JoinSet;
@@ -54,11 +54,20 @@ pub struct ControllerConfig {
     pub stop_grace: Duration,
     /// Retries of failed keys.
     pub backoff: Backoff,
+    /// A plugin with nothing to do for this long releases its compiled code until its next
+    /// event (when the disk cache can give it back); `None` keeps it loaded.
+    pub idle_after: Option<Duration>,
 }
 
 impl Default for ControllerConfig {
     fn default() -> Self {
-        Self { concurrency: 4, resync: None, stop_grace: Duration::from_secs(10), backoff: Backoff::default() }
+        Self {
+            concurrency: 4,
+            resync: None,
+            stop_grace: Duration::from_secs(10),
+            backoff: Backoff::default(),
+            idle_after: Some(Duration::from_secs(60)),
+        }
     }
 }
 
@@ -83,6 +92,8 @@ struct Shared {
     stats: Arc<Stats>,
     stop: CancellationToken,
     config: ControllerConfig,
+    /// When the plugin last finished a call, for idle eviction.
+    last_active: parking_lot::Mutex<Instant>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -107,9 +118,9 @@ impl PluginController {
         config: ControllerConfig,
         stats: Arc<Stats>,
     ) -> Self {
-        let module = Arc::clone(plugin.module());
-        let description = module.description().clone();
-        let selectors = module.selectors();
+        let info = Arc::clone(plugin.info());
+        let description = info.description().clone();
+        let selectors = info.selectors();
         let informers_for = |api| {
             cluster.scopes().informer_keys(api).iter().map(|key| cluster.informers().get(key)).collect::<Vec<_>>()
         };
@@ -135,6 +146,7 @@ impl PluginController {
             stats,
             stop: CancellationToken::new(),
             config,
+            last_active: parking_lot::Mutex::new(Instant::now()),
         });
         let span = tracing::Span::current();
         let mut tasks = JoinSet::new();
@@ -147,7 +159,10 @@ impl PluginController {
         }
         tasks.spawn(Arc::clone(&shared).work().instrument(span.clone()));
         if let Some(every) = shared.config.resync {
-            tasks.spawn(Arc::clone(&shared).resync(every).instrument(span));
+            tasks.spawn(Arc::clone(&shared).resync(every).instrument(span.clone()));
+        }
+        if let Some(after) = shared.config.idle_after {
+            tasks.spawn(Arc::clone(&shared).evict_when_idle(after).instrument(span));
         }
         Self { shared, tasks }
     }
@@ -177,6 +192,11 @@ impl PluginController {
             && running.related == description.related
             && running.finalizer == description.finalizer
             && running.reconcile_on_status_change == description.reconcile_on_status_change
+    }
+
+    /// Whether the plugin has released its compiled code while idle.
+    pub fn is_idle(&self) -> bool {
+        !self.shared.plugin.read().is_resident()
     }
 
     /// Hands every later reconcile to `plugin` and reconciles every primary with it. In-flight
@@ -217,6 +237,26 @@ impl Shared {
                 if self.selector.matches_labels(&object.labels) {
                     self.enqueue(object.key.clone(), trigger);
                 }
+            }
+        }
+    }
+
+    fn note_active(&self) {
+        *self.last_active.lock() = Instant::now();
+    }
+
+    /// Releases the compiled code once nothing has happened for `after`; the next call reloads
+    /// it. Events keep arriving in the queue meanwhile, so none is lost.
+    async fn evict_when_idle(self: Arc<Self>, after: Duration) {
+        let mut ticks = tokio::time::interval((after / 4).max(Duration::from_millis(10)));
+        loop {
+            tokio::select! {
+                () = self.stop.cancelled() => return,
+                _ = ticks.tick() => {}
+            }
+            let quiet = self.last_active.lock().elapsed() >= after;
+            if quiet && self.queue.depth() == 0 && self.plugin.read().evict() {
+                tracing::debug!(idle = ?after, "idle; compiled code released until the next event");
             }
         }
     }

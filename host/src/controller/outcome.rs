@@ -45,7 +45,7 @@ impl From<CallError> for Fault {
         let message = error.to_string();
         match error {
             CallError::Deadline(_) => Self::Deadline(message),
-            CallError::Instantiate(_) | CallError::ObjectTooLarge { .. } => Self::Host(message),
+            CallError::Instantiate(_) | CallError::Reload(_) | CallError::ObjectTooLarge { .. } => Self::Host(message),
             CallError::Trap(_) | CallError::MemoryLimit { .. } | CallError::OutOfFuel(_) => Self::Trap(message),
         }
     }

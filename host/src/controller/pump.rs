@@ -15,6 +15,7 @@ impl Shared {
     pub(super) async fn pump(self: Arc<Self>, informer: Arc<Informer>, source: Option<Source>) {
         let mut changes = informer.subscribe();
         let mut state = informer.state();
+        let mut seen_sync = informer.is_synced();
         if source.is_none() {
             self.enqueue_all(Trigger::Added);
         }
@@ -23,9 +24,11 @@ impl Shared {
                 () = self.stop.cancelled() => return,
                 changed = state.changed() => {
                     if changed.is_err() { return; }
-                    // A (re)synced primary cache may hold objects we have never reconciled.
+                    // A (re)synced primary cache may hold objects we have never reconciled: on
+                    // the first sync, every object is new to this plugin.
                     if source.is_none() && *state.borrow() == SyncState::Synced {
-                        self.enqueue_all(Trigger::Resync);
+                        self.enqueue_all(if seen_sync { Trigger::Resync } else { Trigger::Added });
+                        seen_sync = true;
                     }
                 }
                 change = changes.recv() => match change {
@@ -72,6 +75,7 @@ impl Shared {
         let related = object_ref(api, &object);
         let json = object.json.clone();
         let result = tokio::task::spawn_blocking(move || plugin.map_related(related, json)).await;
+        self.note_active();
         let message = match result {
             Ok(Ok(Ok(primaries))) => {
                 for primary in primaries {

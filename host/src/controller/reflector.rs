@@ -29,10 +29,11 @@ impl Reflector {
     pub(super) async fn run(self, backoff: Backoff, stop: CancellationToken) {
         tracing::debug!(resource = %self.resource, "informer starting");
         let mut retries = backoff.retries();
+        let mut ever_synced = false;
         loop {
             let outcome = tokio::select! {
                 () = stop.cancelled() => break,
-                outcome = self.list_and_watch() => outcome,
+                outcome = self.list_and_watch(&mut ever_synced) => outcome,
             };
             match outcome {
                 Ended::Cleanly => break,
@@ -49,7 +50,7 @@ impl Reflector {
     }
 
     /// One list-then-watch, until the stream ends or fails.
-    async fn list_and_watch(&self) -> Ended {
+    async fn list_and_watch(&self, ever_synced: &mut bool) -> Ended {
         let mut stream = std::pin::pin!(watcher::watcher(self.api.clone(), watcher::Config::default()));
         // Objects seen during the list, swapped in when it completes.
         let mut relist: Option<HashMap<ObjectKey, Arc<CachedObject>>> = None;
@@ -68,9 +69,16 @@ impl Reflector {
                     relist.get_or_insert_with(HashMap::new).insert(object.key.clone(), object);
                 }
                 Ok(Event::InitDone) => {
-                    self.swap(relist.take().unwrap_or_default());
+                    let fresh = relist.take().unwrap_or_default();
+                    if *ever_synced {
+                        self.swap(fresh);
+                    } else {
+                        // Subscribers take the whole cache when it first syncs; announcing each
+                        // object as well would only flood them (and make them lag).
+                        *self.cache.write() = fresh;
+                    }
                     self.state.send_replace(SyncState::Synced);
-                    synced = true;
+                    (synced, *ever_synced) = (true, true);
                 }
                 Ok(Event::Apply(object)) => {
                     let new = Arc::new(CachedObject::from_dynamic(&object));

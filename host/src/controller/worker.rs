@@ -103,6 +103,7 @@ impl Shared {
         let output: CallOutput = tokio::task::spawn_blocking(move || call(plugin)).await;
         let outcome = Outcome::from(output);
         self.stats.record_call(&outcome, started.elapsed());
+        self.note_active();
         outcome
     }
 

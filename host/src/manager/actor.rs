@@ -12,17 +12,19 @@ use kube::runtime::events::EventType;
 use tokio::sync::watch;
 
 use super::Inner;
-use super::prepare::{Prepared, prepare};
+use super::failure::LoadFailure;
+use super::prepare::{self, Prepared};
 use super::status::{self, Judgement, Verdict};
 use crate::controller::{CachedCluster, ControllerConfig, PluginController, Scopes, Stats};
 use crate::crd::{Plugin, PluginSpec, PluginStatus};
 use crate::events;
-use crate::runtime::{BoundModule, Module, PluginEnv};
+use crate::runtime::{BoundModule, ModuleInfo, PluginEnv};
 
 /// What one actor has running.
 struct Running {
     controller: PluginController,
-    module: Arc<Module>,
+    /// What runs; the compiled code itself is the controller's to hold or evict.
+    module: Arc<ModuleInfo>,
     cluster: Arc<CachedCluster>,
     stats: Arc<Stats>,
     concurrency: usize,
@@ -116,7 +118,7 @@ impl Actor {
             return self.running_judgement().into();
         }
         let started = Instant::now();
-        let prepared = prepare(&self.inner, &plugin.spec).await;
+        let prepared = self.prepare(plugin).await;
         self.inner.load_duration.observe(started.elapsed());
         let failure = match prepared {
             Ok(prepared) => {
@@ -141,6 +143,25 @@ impl Actor {
             }
             None => Judgement::not(reason, message).into(),
         }
+    }
+
+    /// Fetches and loads the module, saying `Compiling` meanwhile when it must be compiled.
+    async fn prepare(&mut self, plugin: &Plugin) -> Result<Prepared, LoadFailure> {
+        let fetched = prepare::fetch(&self.inner, &plugin.spec).await?;
+        if fetched.needs_compile(&self.inner) {
+            let running = self.inner.runtime.compiles_running();
+            let limit = self.inner.config.runtime.max_concurrent_compiles;
+            let compiling = Judgement::not(
+                "Compiling",
+                format!("compiling the module ({running} of at most {limit} compiles running; the rest wait)"),
+            );
+            let verdict = match &self.running {
+                Some(_) => Verdict { ready: self.running_judgement(), loaded: Some(compiling) },
+                None => compiling.into(),
+            };
+            self.write_status(plugin, &verdict).await;
+        }
+        prepare::load(&self.inner, &plugin.spec, fetched).await
     }
 
     fn running_judgement(&self) -> Judgement {
@@ -178,7 +199,8 @@ impl Actor {
             )),
         };
         let env = PluginEnv { name: Arc::from(self.name.as_str()), grants, cluster: cluster.clone(), config, limits };
-        let bound = BoundModule::new(Arc::clone(&module), env);
+        let bound = BoundModule::new(module, env);
+        let module = Arc::clone(bound.info());
         let description = module.description();
         let summary = format!("{} {} ({})", description.name, description.version, module.digest());
         let generation = plugin.metadata.generation;
@@ -229,6 +251,7 @@ impl Actor {
                 version: format!("{} {}", description.name, description.version),
                 watched: r.controller.watching().iter().map(ToString::to_string).collect(),
                 watch_problem,
+                idle: r.controller.is_idle(),
                 reconciles: r.stats.reconciles.load(Ordering::Relaxed),
                 errors: r.stats.errors.load(Ordering::Relaxed),
                 last_error: r.stats.last_error.lock().clone(),

@@ -68,7 +68,7 @@ pub struct Host {
 
 struct Inner {
     client: Client,
-    runtime: Arc<Runtime>,
+    runtime: Runtime,
     informers: Arc<Informers>,
     config: HostConfig,
     events: Events,
@@ -97,7 +97,7 @@ impl std::fmt::Debug for Inner {
 
 impl Host {
     pub fn new(client: Client, config: HostConfig) -> anyhow::Result<Self> {
-        let runtime = Arc::new(Runtime::new(config.runtime.clone())?);
+        let runtime = Runtime::new(config.runtime.clone())?;
         Ok(Self {
             inner: Arc::new(Inner {
                 informers: Arc::new(Informers::new(client.clone(), config.relist)),

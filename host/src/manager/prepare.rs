@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use super::Inner;
 use super::failure::LoadFailure;
 use crate::crd::PluginSpec;
-use crate::fetch::fetch;
+use crate::fetch::fetch as fetch_module;
 use crate::runtime::{Grants, Limits, Module};
 
 /// A module ready to run under a spec.
@@ -23,13 +23,33 @@ pub(super) struct Prepared {
     pub(super) modified: Option<SystemTime>,
 }
 
-pub(super) async fn prepare(host: &Inner, spec: &PluginSpec) -> Result<Prepared, LoadFailure> {
+/// A module's bytes, fetched and verified, with the spec's settings checked.
+pub(super) struct Fetched {
+    bytes: Vec<u8>,
+    limits: Limits,
+    concurrency: usize,
+    modified: Option<SystemTime>,
+}
+
+impl Fetched {
+    /// Whether loading these bytes compiles them (rather than finding them loaded or cached).
+    pub(super) fn needs_compile(&self, host: &Inner) -> bool {
+        host.runtime.needs_compile(&self.bytes)
+    }
+}
+
+pub(super) async fn fetch(host: &Inner, spec: &PluginSpec) -> Result<Fetched, LoadFailure> {
     let defaults = &host.config;
     let (limits, concurrency) =
         spec.limits.resolve(&defaults.limits, defaults.controller.concurrency).map_err(LoadFailure::InvalidSpec)?;
     let modified = spec.module.path.as_ref().and_then(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
-    let bytes = fetch(&host.client, spec, defaults.sources).await?;
-    let runtime = Arc::clone(&host.runtime);
+    let bytes = fetch_module(&host.client, spec, defaults.sources).await?;
+    Ok(Fetched { bytes, limits, concurrency, modified })
+}
+
+pub(super) async fn load(host: &Inner, spec: &PluginSpec, fetched: Fetched) -> Result<Prepared, LoadFailure> {
+    let Fetched { bytes, limits, concurrency, modified } = fetched;
+    let runtime = host.runtime.clone();
     // Compiling is CPU-bound; plugin output during `describe` stays in the plugin's span.
     let span = tracing::Span::current();
     let module = tokio::task::spawn_blocking(move || span.in_scope(|| runtime.load(&bytes)))

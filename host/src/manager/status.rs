@@ -45,6 +45,8 @@ pub struct Running {
     pub watched: Vec<String>,
     /// `None` when every watch is synced.
     pub watch_problem: Option<String>,
+    /// It has released its compiled code after a quiet spell (until its next event).
+    pub idle: bool,
     pub reconciles: u64,
     pub errors: u64,
     pub last_error: Option<String>,
@@ -84,11 +86,19 @@ pub fn status(
         Some(Running { watch_problem: Some(problem), .. }) => Judgement::not("WatchFailing", problem.clone()),
         Some(_) => Judgement::ok("Synced", "every watch is synced"),
     };
+    let idle = match running {
+        None => Judgement::not("NotRunning", "nothing loaded"),
+        Some(Running { idle: true, .. }) => {
+            Judgement::ok("Evicted", "no recent work: compiled code released until the next event")
+        }
+        Some(_) => Judgement::not("Active", "compiled code loaded"),
+    };
     PluginStatus {
         conditions: vec![
             condition("Ready", &verdict.ready),
             condition("Loaded", &loaded),
             condition("Watching", &watching),
+            condition("Idle", &idle),
         ],
         observed_generation: generation,
         module_digest: running.map(|r| r.digest.clone()),
@@ -110,6 +120,7 @@ mod tests {
             version: "hello 0.1.0".into(),
             watched: vec!["configmaps/v1".into()],
             watch_problem: None,
+            idle: false,
             reconciles: 3,
             errors: 1,
             last_error: Some("ns/a: boom".into()),
@@ -130,6 +141,7 @@ mod tests {
             ("True", "module ab")
         );
         assert_eq!(condition(&s, "Watching").reason, "Synced");
+        assert_eq!((condition(&s, "Idle").status.as_str(), condition(&s, "Idle").reason.as_str()), ("False", "Active"));
         assert_eq!((s.reconciles, s.errors, s.observed_generation), (3, 1, Some(2)));
         assert!(s.conditions.iter().all(|c| c.last_transition_time == "t1" && c.observed_generation == Some(2)));
     }
@@ -159,6 +171,14 @@ mod tests {
             (condition(&s, "Ready").status.as_str(), condition(&s, "Loaded").status.as_str()),
             ("True", "False")
         );
+    }
+
+    #[test]
+    fn an_idle_plugin_stays_ready_and_says_it_released_its_code() {
+        let verdict = Judgement::ok("Running", "ok").into();
+        let s = status(&verdict, Some(&Running { idle: true, ..running() }), &PluginStatus::default(), Some(1), "t");
+        assert_eq!(condition(&s, "Ready").status, "True");
+        assert_eq!((condition(&s, "Idle").status.as_str(), condition(&s, "Idle").reason.as_str()), ("True", "Evicted"));
     }
 
     #[test]

@@ -6,35 +6,80 @@ use std::time::Duration;
 
 use wasmtime::Store;
 
+use super::Shared;
 use super::bindings::{Action, Failure, ObjectRef, ReconcilerPre, Request, Trigger, controller::Guest};
 use super::engine::{StoreData, new_store};
 use super::error::CallError;
 use super::host_calls::{HostCalls, PluginEnv};
 use super::limits::MemoryLimitExceeded;
-use super::loaded::Module;
+use super::loaded::{Module, ModuleInfo};
 
 /// The outcome of a call that returned: the plugin's own success or failure.
 pub type CallResult<T> = Result<T, CallError>;
 
-/// A module bound to a plugin's name, grants, configuration, limits and cluster. Cheap to clone;
-/// calls may run concurrently, each in its own instance.
+/// A module bound to a plugin's name, grants, configuration, limits and cluster. Cheap to clone
+/// (clones share the compiled code and its eviction); calls may run concurrently, each in its
+/// own instance.
 #[derive(Debug, Clone)]
 pub struct BoundModule {
-    module: Arc<Module>,
+    code: Arc<Residency>,
     env: Arc<PluginEnv>,
+}
+
+/// A plugin's hold on its compiled code, which it can let go of while idle.
+#[derive(Debug)]
+struct Residency {
+    info: Arc<ModuleInfo>,
+    runtime: Arc<Shared>,
+    /// `None` while evicted: the next call reloads it.
+    module: parking_lot::Mutex<Option<Arc<Module>>>,
 }
 
 impl BoundModule {
     pub fn new(module: Arc<Module>, env: PluginEnv) -> Self {
-        Self { module, env: Arc::new(env) }
+        let residency = Residency {
+            info: Arc::clone(&module.info),
+            runtime: Arc::clone(&module.runtime),
+            module: parking_lot::Mutex::new(Some(module)),
+        };
+        Self { code: Arc::new(residency), env: Arc::new(env) }
     }
 
-    pub fn module(&self) -> &Arc<Module> {
-        &self.module
+    /// What the module is and declares; kept while the code is evicted.
+    pub fn info(&self) -> &Arc<ModuleInfo> {
+        &self.code.info
     }
 
     pub fn env(&self) -> &PluginEnv {
         &self.env
+    }
+
+    /// Lets go of the compiled code, if the disk cache can give it back; returns whether it did.
+    /// The code itself is freed once no other plugin holds it; the next call reloads it.
+    pub fn evict(&self) -> bool {
+        let mut module = self.code.module.lock();
+        if module.is_none() || !self.code.runtime.can_reload(&self.code.info.digest) {
+            return false;
+        }
+        *module = None;
+        true
+    }
+
+    /// Whether the compiled code is held (not evicted).
+    pub fn is_resident(&self) -> bool {
+        self.code.module.lock().is_some()
+    }
+
+    /// The compiled code, reloaded from the disk cache if it was evicted.
+    fn module(&self) -> CallResult<Arc<Module>> {
+        let mut held = self.code.module.lock();
+        if let Some(module) = &*held {
+            return Ok(Arc::clone(module));
+        }
+        let module = self.code.runtime.reload(&self.code.info).map_err(|e| CallError::Reload(e.to_string()))?;
+        tracing::debug!(took = ?module.load_time, "reloaded evicted module");
+        *held = Some(Arc::clone(&module));
+        Ok(module)
     }
 
     /// Reconciles one primary object given as JSON.
@@ -70,16 +115,20 @@ impl BoundModule {
     }
 
     fn call<T>(&self, f: impl FnOnce(&Guest, &mut Store<StoreData>) -> wasmtime::Result<T>) -> CallResult<T> {
-        call(&self.module.pre, Arc::clone(&self.env), f)
+        let module = self.module()?;
+        call(&module.runtime, &module.pre, Arc::clone(&self.env), f)
     }
 }
 
-/// Runs `f` on a fresh instance in a fresh store with `env`'s limits.
+/// Runs `f` on a fresh instance in a fresh store with `env`'s limits, once an instance slot is
+/// free (a full pool makes calls wait rather than fail).
 pub(crate) fn call<T>(
+    runtime: &Shared,
     pre: &ReconcilerPre<StoreData>,
     env: Arc<PluginEnv>,
     f: impl FnOnce(&Guest, &mut Store<StoreData>) -> wasmtime::Result<T>,
 ) -> CallResult<T> {
+    let _slot = runtime.instances.enter();
     let limits = env.limits.clone();
     let mut store = new_store(pre.engine(), HostCalls::new(env), &limits);
     let instance = pre.instantiate(&mut store).map_err(|e| CallError::Instantiate(super::module::one_line(&e)))?;
@@ -133,10 +182,11 @@ impl BoundModule {
     pub fn phases(&self, object: ObjectRef, json: String) -> CallResult<Phases> {
         let request = self.request(object, json, Trigger::Resync)?;
         let limits = self.env.limits.clone();
+        let module = self.module()?;
         let started = std::time::Instant::now();
-        let mut store = new_store(self.module.pre.engine(), HostCalls::new(Arc::clone(&self.env)), &limits);
+        let mut store = new_store(module.pre.engine(), HostCalls::new(Arc::clone(&self.env)), &limits);
         let store_done = started.elapsed();
-        let instance = self.module.pre.instantiate(&mut store).map_err(|e| CallError::Instantiate(e.to_string()))?;
+        let instance = module.pre.instantiate(&mut store).map_err(|e| CallError::Instantiate(e.to_string()))?;
         let instantiated = started.elapsed();
         let guest = instance.weft_plugin_controller();
         let trap = |e: wasmtime::Error| CallError::Trap(super::module::one_line(&e));
@@ -160,8 +210,9 @@ impl BoundModule {
     pub fn live_instance(&self, object: ObjectRef, json: String) -> CallResult<LiveInstance> {
         let request = self.request(object, json, Trigger::Resync)?;
         let limits = self.env.limits.clone();
-        let mut store = new_store(self.module.pre.engine(), HostCalls::new(Arc::clone(&self.env)), &limits);
-        let instance = self.module.pre.instantiate(&mut store).map_err(|e| CallError::Instantiate(e.to_string()))?;
+        let module = self.module()?;
+        let mut store = new_store(module.pre.engine(), HostCalls::new(Arc::clone(&self.env)), &limits);
+        let instance = module.pre.instantiate(&mut store).map_err(|e| CallError::Instantiate(e.to_string()))?;
         let result = instance.weft_plugin_controller().call_reconcile(&mut store, &request);
         result.map_err(|e| CallError::Trap(super::module::one_line(&e)))?.ok();
         Ok(LiveInstance(store))

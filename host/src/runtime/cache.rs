@@ -1,5 +1,12 @@
-//! Compiled plugins on disk, keyed by the component's digest and the engine's compatibility hash,
-//! so a restart or a second host loads them in milliseconds instead of compiling again.
+//! Compiled plugins on disk, keyed by the module's digest and the engine's compatibility hash,
+//! so a restart, a second host or an evicted plugin loads them in about a millisecond instead of
+//! compiling again.
+//!
+//! Loaded files are mapped, not read: compiled code then lives in clean, file-backed pages that
+//! the kernel shares between plugins and processes and can drop under pressure, instead of in the
+//! heap. That is safe because the host never rewrites a file in place: a new file lands by
+//! atomic rename, and a mapping keeps the old inode alive. The directory must belong to the host
+//! (an `emptyDir` in a pod); a file truncated by someone else under a running host would fault it.
 
 #![allow(unsafe_code)]
 
@@ -16,7 +23,8 @@ use super::module::Digest;
 #[derive(Debug)]
 pub(crate) struct DiskCache {
     dir: PathBuf,
-    /// Changes with the wasmtime version and every setting that affects compiled code.
+    /// Changes with the wasmtime version, every setting that affects compiled code, and the
+    /// preview1 adapter that componentizes core modules.
     engine_key: String,
 }
 
@@ -25,6 +33,7 @@ impl DiskCache {
         fs::create_dir_all(dir)?;
         let mut hasher = DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
+        wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER.hash(&mut hasher);
         Ok(Self { dir: dir.to_owned(), engine_key: format!("{:016x}", hasher.finish()) })
     }
 
@@ -32,18 +41,24 @@ impl DiskCache {
         self.dir.join(format!("{digest}-{}.cwasm", self.engine_key))
     }
 
-    /// The compiled component, if this cache holds a usable one.
+    /// Whether a compiled file for `digest` is here (it may still turn out unusable).
+    pub(crate) fn contains(&self, digest: &Digest) -> bool {
+        self.path(digest).exists()
+    }
+
+    /// The compiled component, if this cache holds a usable one; an unusable file is removed.
     pub(crate) fn load(&self, engine: &Engine, digest: &Digest) -> Option<Component> {
         let path = self.path(digest);
-        // Read rather than map the file: a mapped cache file that is truncated or rewritten
-        // behind our back would crash the host (SIGBUS); a copy costs well under a millisecond.
-        let bytes = fs::read(&path).ok()?;
+        if !path.exists() {
+            return None;
+        }
         // SAFETY: files in the cache directory are written only by `store` below, from
         // `Component::serialize` with this engine's configuration (the file name carries its
-        // compatibility hash), and land by atomic rename, so a reader never sees a partial file.
-        // wasmtime still checks the header and engine compatibility, and we fall back to
-        // compiling when it refuses.
-        match unsafe { Component::deserialize(engine, &bytes) } {
+        // compatibility hash), and land by atomic rename, so a reader never sees a partial file
+        // and a mapped file is never changed in place (see the module docs). wasmtime still
+        // checks the header and engine compatibility, and we fall back to compiling when it
+        // refuses.
+        match unsafe { Component::deserialize_file(engine, &path) } {
             Ok(component) => Some(component),
             Err(e) => {
                 tracing::warn!(path = %path.display(), error = %e, "discarding unusable compiled plugin");
@@ -54,7 +69,7 @@ impl DiskCache {
     }
 
     /// Saves a compiled component; a failure only costs a later compile, so it is logged.
-    pub(crate) fn store(&self, digest: &Digest, component: &Component) {
+    pub(crate) fn store(&self, digest: &Digest, component: &Component) -> bool {
         let path = self.path(digest);
         let write = || -> anyhow::Result<()> {
             let bytes = component.serialize()?;
@@ -63,8 +78,12 @@ impl DiskCache {
             file.persist(&path)?;
             Ok(())
         };
-        if let Err(e) = write() {
-            tracing::warn!(path = %path.display(), error = %e, "could not cache compiled plugin");
+        match write() {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "could not cache compiled plugin");
+                false
+            }
         }
     }
 }

@@ -8,7 +8,7 @@ use std::thread;
 use std::time::Duration;
 
 use wasmtime::component::{Linker, ResourceTable};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
+use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::bindings::Reconciler;
@@ -30,13 +30,28 @@ pub struct EngineConfig {
     /// Linear memory kept mapped between calls instead of returned to the kernel. Keeping what a
     /// call typically touches resident spares every call its page faults and spares the host the
     /// TLB shootdowns of returning memory, which otherwise stop calls from scaling across threads
-    /// (see BENCHMARKS.md). It costs up to this much resident memory per pool slot in use.
+    /// (see BENCHMARKS.md). It costs up to this much resident memory per warm pool slot.
     pub memory_keep_resident: usize,
+    /// Pool slots kept warm while unused, host-wide (not per plugin): with many plugins each
+    /// module would otherwise keep a slot of its own, with its kept-resident memory.
+    pub warm_slots: u32,
+    /// Reset only the pages a call dirtied, found with the `PAGEMAP_SCAN` ioctl (Linux 6.7 and
+    /// later; elsewhere this has no effect).
+    pub pagemap_scan: bool,
+    /// Compiled code keeps maps from machine code back to wasm offsets, for backtraces.
+    pub address_maps: bool,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        Self { max_instances: 1000, max_memory_bytes: 1 << 30, memory_keep_resident: 4 << 20 }
+        Self {
+            max_instances: 1000,
+            max_memory_bytes: 1 << 30,
+            memory_keep_resident: 4 << 20,
+            warm_slots: 16,
+            pagemap_scan: true,
+            address_maps: true,
+        }
     }
 }
 
@@ -49,11 +64,17 @@ pub(crate) fn new_engine(config: &EngineConfig) -> anyhow::Result<Engine> {
         .total_tables(config.max_instances * 4)
         .max_memory_size(config.max_memory_bytes)
         .linear_memory_keep_resident(config.memory_keep_resident)
-        .table_keep_resident(config.memory_keep_resident);
+        .table_keep_resident(config.memory_keep_resident)
+        .max_unused_warm_slots(config.warm_slots)
+        .pagemap_scan(if config.pagemap_scan { Enabled::Auto } else { Enabled::No });
     let mut wasm = Config::new();
     wasm.wasm_component_model(true)
         .epoch_interruption(true)
         .consume_fuel(true)
+        .generate_address_map(config.address_maps)
+        // Only external unwinders need it; wasmtime's own traps and backtraces do not, and
+        // registering it costs memory and time per loaded module.
+        .native_unwind_info(false)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     Ok(Engine::new(&wasm)?)
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 use super::bindings::CONTROLLER_EXPORT;
 
 /// A module that cannot run as a plugin. Each message is one line that says what is wrong.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum LoadError {
     #[error("not a WebAssembly file (it starts with {0:02x?}, not \\0asm)")]
     NotWasm(Vec<u8>),
@@ -30,6 +30,9 @@ pub enum LoadError {
     BadDescription(String),
     #[error("compiling the component failed: {0}")]
     Compile(String),
+    /// An evicted module whose compiled code is no longer in the disk cache.
+    #[error("the compiled module is not in the disk cache")]
+    NotCached,
 }
 
 /// A call that did not return a result from the plugin.
@@ -47,11 +50,13 @@ pub enum CallError {
     ObjectTooLarge { size: usize, limit: usize },
     #[error("the plugin could not be instantiated: {0}")]
     Instantiate(String),
+    #[error("the plugin's compiled code was released while idle and could not be reloaded: {0}")]
+    Reload(String),
 }
 
 impl CallError {
     /// Whether the plugin broke a limit or crashed (as opposed to the host failing to start it).
     pub fn is_plugin_fault(&self) -> bool {
-        !matches!(self, Self::Instantiate(_))
+        !matches!(self, Self::Instantiate(_) | Self::Reload(_))
     }
 }

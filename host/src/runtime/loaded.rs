@@ -1,38 +1,27 @@
 //! A loaded module: compiled code ready to instantiate, and what the plugin declared.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use weft_labels::Selector;
 
+use super::Shared;
 use super::bindings::{Description, ReconcilerPre, Watch};
 use super::engine::StoreData;
 use super::error::LoadError;
 use super::module::{Digest, ModuleKind};
 
-/// A compiled, validated plugin module, shared by every plugin that uses the same bytes.
-pub struct Module {
+/// What a module is and declares: small, and kept while its compiled code may be evicted.
+#[derive(Debug)]
+pub struct ModuleInfo {
     pub(crate) digest: Digest,
     pub(crate) kind: ModuleKind,
     pub(crate) size: usize,
-    pub(crate) pre: ReconcilerPre<StoreData>,
     pub(crate) description: Description,
     pub(crate) selectors: WatchSelectors,
-    pub(crate) from_cache: bool,
-    pub(crate) load_time: Duration,
 }
 
-impl std::fmt::Debug for Module {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Module")
-            .field("digest", &self.digest)
-            .field("kind", &self.kind)
-            .field("name", &self.description.name)
-            .field("version", &self.description.version)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Module {
+impl ModuleInfo {
     /// The sha256 of the bytes the module was loaded from.
     pub fn digest(&self) -> Digest {
         self.digest
@@ -55,6 +44,50 @@ impl Module {
     /// The label selectors of its watches, parsed.
     pub fn selectors(&self) -> &WatchSelectors {
         &self.selectors
+    }
+}
+
+/// A compiled, validated plugin module ready to instantiate, shared by every plugin that uses
+/// the same bytes; dropping the last handle frees its code.
+pub struct Module {
+    pub(crate) info: Arc<ModuleInfo>,
+    pub(crate) pre: ReconcilerPre<StoreData>,
+    /// The runtime it was loaded into, for instance slots and for reloading after eviction.
+    pub(crate) runtime: Arc<Shared>,
+    pub(crate) from_cache: bool,
+    pub(crate) load_time: Duration,
+}
+
+impl std::fmt::Debug for Module {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Module")
+            .field("digest", &self.info.digest)
+            .field("kind", &self.info.kind)
+            .field("name", &self.info.description.name)
+            .field("version", &self.info.description.version)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Module {
+    pub fn info(&self) -> &Arc<ModuleInfo> {
+        &self.info
+    }
+
+    pub fn digest(&self) -> Digest {
+        self.info.digest
+    }
+
+    pub fn kind(&self) -> ModuleKind {
+        self.info.kind
+    }
+
+    pub fn size(&self) -> usize {
+        self.info.size
+    }
+
+    pub fn description(&self) -> &Description {
+        &self.info.description
     }
 
     /// Whether the compiled code came from the disk cache (or memory) rather than a compile.

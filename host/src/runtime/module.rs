@@ -53,19 +53,28 @@ impl fmt::Display for ModuleKind {
     }
 }
 
-/// The component bytes for `bytes`, converting a core module when it carries the metadata.
-pub(crate) fn to_component(bytes: &[u8]) -> Result<(Cow<'_, [u8]>, ModuleKind), LoadError> {
+/// What `bytes` are: a component, or a core module carrying the world it implements.
+pub(crate) fn kind_of(bytes: &[u8]) -> Result<ModuleKind, LoadError> {
     if bytes.get(..4) != Some(b"\0asm".as_slice()) {
         return Err(LoadError::NotWasm(bytes.iter().take(4).copied().collect()));
     }
     if Parser::is_component(bytes) {
-        return Ok((Cow::Borrowed(bytes), ModuleKind::Component));
+        return Ok(ModuleKind::Component);
     }
     if !Parser::is_core_wasm(bytes) {
         return Err(LoadError::Invalid("unknown WebAssembly version or layer".to_owned()));
     }
     if !has_component_metadata(bytes)? {
         return Err(LoadError::CoreWithoutWorld);
+    }
+    Ok(ModuleKind::CoreModule)
+}
+
+/// The component bytes for `bytes` of `kind`, componentizing a core module with the WASI
+/// preview1 reactor adapter.
+pub(crate) fn to_component(bytes: &[u8], kind: ModuleKind) -> Result<Cow<'_, [u8]>, LoadError> {
+    if kind == ModuleKind::Component {
+        return Ok(Cow::Borrowed(bytes));
     }
     let component = wit_component::ComponentEncoder::default()
         .validate(true)
@@ -78,7 +87,7 @@ pub(crate) fn to_component(bytes: &[u8]) -> Result<(Cow<'_, [u8]>, ModuleKind), 
         })
         .and_then(|mut encoder| encoder.encode())
         .map_err(|e| LoadError::Componentize(format!("{e:#}")))?;
-    Ok((Cow::Owned(component), ModuleKind::CoreModule))
+    Ok(Cow::Owned(component))
 }
 
 /// wit-bindgen leaves the world a core module implements in `component-type*` custom sections.
