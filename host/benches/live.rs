@@ -3,12 +3,19 @@
 //! - update → mirrored copy visible, at a steady 1,000 updates/s (configmap-mirror), p50/p99;
 //! - reconciles/s when a plugin starts over 10,000 objects (hello, one patch each);
 //! - Plugin update → first reconcile on the new version, with a cached and a fresh compile;
-//! - host memory with 10,000 cached ConfigMaps, against their JSON size.
+//! - host memory with 10,000 cached ConfigMaps, against their JSON size;
+//! - against the controller a user would write instead: hello's logic as a kube-rs `Controller`
+//!   (concurrency 4), each in a process of its own against its own emulator: start-up over 5,000
+//!   objects, CPU seconds, resident memory, and create → reconciled p50/p99 at 100 creates/s.
 //!
 //! Needs the example plugins (`scripts/build-examples`). Run with
 //! `cargo bench -p weft --bench live`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../tests/common/processes.rs"]
+#[allow(dead_code)]
+mod processes;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -26,6 +33,7 @@ use tokio_util::sync::CancellationToken;
 use weft::Sources;
 use weft::crd::Plugin;
 use weft::{Host, HostConfig};
+use processes::Emulator;
 use weft_sim::{Sim, SimConfig, StoreConfig};
 
 const RATE_EVENTS: usize = 3_000;
@@ -193,45 +201,11 @@ async fn latency_at_rate(cache: &std::path::Path) {
     env.sim.stop().await;
 }
 
-/// `weft sim` in a process of its own, so this process's memory is the host's alone.
-struct SimProcess {
-    child: std::process::Child,
-    _dir: tempfile::TempDir,
-    kubeconfig: std::path::PathBuf,
-}
-
-impl SimProcess {
-    fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let kubeconfig = dir.path().join("sim.kubeconfig");
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_weft"))
-            .args(["sim", "--listen", "127.0.0.1:0", "--kubeconfig"])
-            .arg(&kubeconfig)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        while !kubeconfig.exists() {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Self { child, _dir: dir, kubeconfig }
-    }
-}
-
-impl Drop for SimProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// 10,000 labelled ConfigMaps: the host's cache memory, then hello's reconciles/s over them.
 async fn bulk(cache: &std::path::Path) {
-    let sim = SimProcess::start();
-    let kubeconfig = kube::config::Kubeconfig::read_from(&sim.kubeconfig).unwrap();
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await.unwrap();
-    let client = Client::try_from(config).unwrap();
-    weft::dev::install_crd(&client).await.unwrap();
+    // The emulator in a process of its own, so this process's memory is the host's alone.
+    let emulator = Emulator::start().await;
+    let client = emulator.client.clone();
     let mut host_config = HostConfig { status_interval: Duration::from_millis(50), ..HostConfig::default() };
     host_config.runtime.cache_dir = Some(cache.to_owned());
     let host = Host::new(client.clone(), host_config).unwrap();
@@ -341,10 +315,198 @@ async fn swap_time(cache: &std::path::Path) {
     env.sim.stop().await;
 }
 
+const PEER_OBJECTS: usize = 5_000;
+const PEER_CREATES: usize = 500;
+
+/// hello's logic as the controller a user would write instead of a plugin: kube-rs's
+/// `Controller` over labelled ConfigMaps, four reconciles at once. Runs until killed.
+async fn peer(kubeconfig: &std::path::Path) {
+    use kube::runtime::controller::{Action, Config, Controller};
+
+    #[derive(Debug, thiserror::Error)]
+    #[error(transparent)]
+    struct Failed(#[from] kube::Error);
+
+    async fn reconcile(cm: Arc<ConfigMap>, client: Arc<Client>) -> Result<Action, Failed> {
+        let namespace = cm.namespace().unwrap_or_default();
+        let greeting = format!("hello, {namespace}/{}", cm.name_any());
+        if cm.annotations().get("weft.dev/greeting") != Some(&greeting) {
+            let api: Api<ConfigMap> = Api::namespaced(client.as_ref().clone(), &namespace);
+            let patch = json!({ "metadata": { "annotations": { "weft.dev/greeting": greeting } } });
+            api.patch(&cm.name_any(), &PatchParams::default(), &Patch::Merge(patch)).await?;
+        }
+        Ok(Action::await_change())
+    }
+
+    let config = kube::Config::from_custom_kubeconfig(
+        kube::config::Kubeconfig::read_from(kubeconfig).unwrap(),
+        &Default::default(),
+    )
+    .await
+    .unwrap();
+    let client = Client::try_from(config).unwrap();
+    let configmaps: Api<ConfigMap> = Api::all(client.clone());
+    Controller::new(configmaps, watcher::Config::default().labels("weft.dev/hello"))
+        .with_config(Config::default().concurrency(4))
+        .run(reconcile, |_, _, _| Action::requeue(Duration::from_secs(1)), Arc::new(client))
+        .for_each(|_| async {})
+        .await;
+}
+
+/// CPU seconds a process has used (user and system), from `/proc/PID/stat` at 100 ticks a second.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or_default();
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// What one side of the comparison measured.
+struct Side {
+    startup: Duration,
+    cpu_startup: f64,
+    cpu_total: f64,
+    rss: u64,
+    latency: (Duration, Duration),
+}
+
+/// Counts greeted ConfigMaps and records when each was first seen greeted.
+fn watch_greetings(client: &Client) -> Arc<Mutex<HashMap<String, Instant>>> {
+    let greeted: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    tokio::spawn({
+        let greeted = Arc::clone(&greeted);
+        async move {
+            let mut events = std::pin::pin!(watcher(api, watcher::Config::default()));
+            while let Some(event) = events.next().await {
+                if let Ok(watcher::Event::Apply(cm) | watcher::Event::InitApply(cm)) = event
+                    && cm.annotations().contains_key("weft.dev/greeting")
+                {
+                    greeted.lock().entry(cm.name_any()).or_insert_with(Instant::now);
+                }
+            }
+        }
+    });
+    greeted
+}
+
+/// One side: `PEER_OBJECTS` ConfigMaps waiting, the process started, timed until all are
+/// greeted; then `PEER_CREATES` new ones at 100/s.
+async fn side(start: impl FnOnce(&Emulator) -> std::process::Child, prepare: impl AsyncFnOnce(&Client)) -> Side {
+    let emulator = Emulator::start().await;
+    let client = emulator.client.clone();
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    for i in 0..PEER_OBJECTS {
+        let cm = json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": { "name": format!("cm-{i:05}"), "labels": { "weft.dev/hello": "" } },
+            "data": { "payload": "x".repeat(2000) },
+        });
+        cms.create(&PostParams::default(), &serde_json::from_value(cm).unwrap()).await.unwrap();
+    }
+    prepare(&client).await;
+    let greeted = watch_greetings(&client);
+    let started = Instant::now();
+    let mut child = start(&emulator);
+    let pid = child.id();
+    while greeted.lock().len() < PEER_OBJECTS {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let startup = started.elapsed();
+    let cpu_startup = cpu_seconds(pid);
+    let mut sent = Vec::new();
+    let mut ticks = tokio::time::interval(Duration::from_millis(10));
+    for i in 0..PEER_CREATES {
+        ticks.tick().await;
+        let name = format!("new-{i}");
+        let cm = json!({ "apiVersion": "v1", "kind": "ConfigMap", "metadata": { "name": name, "labels": { "weft.dev/hello": "" } } });
+        sent.push((name, Instant::now()));
+        cms.create(&PostParams::default(), &serde_json::from_value(cm).unwrap()).await.unwrap();
+    }
+    while greeted.lock().len() < PEER_OBJECTS + PEER_CREATES {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let seen = greeted.lock().clone();
+    let mut latencies: Vec<Duration> = sent.iter().map(|(name, at)| seen[name].saturating_duration_since(*at)).collect();
+    latencies.sort();
+    let side = Side {
+        startup,
+        cpu_startup,
+        cpu_total: cpu_seconds(pid),
+        rss: processes::Memory::of(pid).rss,
+        latency: (percentile(&latencies, 0.5), percentile(&latencies, 0.99)),
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    side
+}
+
+/// weft and the kube-rs peer over the same work, each against an emulator of its own.
+async fn versus_peer(cache: &std::path::Path) {
+    // Compile hello into the cache first, as a host that has run before would have it.
+    let weft_side = side(
+        |emulator| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_weft"))
+                .args(["run", "--metrics-addr", "127.0.0.1:0"])
+                .arg("--cache-dir")
+                .arg(cache)
+                .env("KUBECONFIG", &emulator.kubeconfig)
+                .env("RUST_LOG", "warn")
+                .spawn()
+                .unwrap()
+        },
+        async |client: &Client| {
+            module(client, "hello", example_bytes("hello")).await;
+            apply_plugin(client, "hello", "hello", json!({}), &["patch"]).await;
+            let warm = weft::runtime::Runtime::new(weft::runtime::RuntimeConfig {
+                cache_dir: Some(cache.to_owned()),
+                ..Default::default()
+            })
+            .unwrap();
+            drop(warm.load(&example_bytes("hello")).unwrap());
+        },
+    )
+    .await;
+    let peer_side = side(
+        |emulator| {
+            std::process::Command::new(std::env::current_exe().unwrap())
+                .arg("--peer")
+                .arg(&emulator.kubeconfig)
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        },
+        async |_: &Client| {},
+    )
+    .await;
+    println!("against hello's logic as a kube-rs Controller (concurrency 4), each with its own emulator:");
+    let row = |what: &str, weft: f64, peer: f64, unit: &str| {
+        println!("  {what:<44} weft {weft:>8.2}{unit}  peer {peer:>8.2}{unit}  ratio {:.2}x", weft / peer);
+    };
+    row(
+        &format!("start-up: {PEER_OBJECTS} objects greeted"),
+        weft_side.startup.as_secs_f64(),
+        peer_side.startup.as_secs_f64(),
+        " s",
+    );
+    row("CPU during start-up", weft_side.cpu_startup, peer_side.cpu_startup, " s");
+    row("CPU, start-up and the creates", weft_side.cpu_total, peer_side.cpu_total, " s");
+    row("resident memory at the end", weft_side.rss as f64 / 1048576.0, peer_side.rss as f64 / 1048576.0, " MiB");
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    row("create → greeted p50, 100 creates/s", ms(weft_side.latency.0), ms(peer_side.latency.0), " ms");
+    row("create → greeted p99", ms(weft_side.latency.1), ms(peer_side.latency.1), " ms");
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(kubeconfig) = args.iter().position(|a| a == "--peer").and_then(|i| args.get(i + 1)) {
+        peer(std::path::Path::new(kubeconfig)).await;
+        return;
+    }
     let cache = tempfile::tempdir().unwrap();
     latency_at_rate(cache.path()).await;
     swap_time(cache.path()).await;
     bulk(cache.path()).await;
+    versus_peer(cache.path()).await;
 }

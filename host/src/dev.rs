@@ -30,6 +30,8 @@ pub struct DevOptions {
     pub cache_dir: Option<PathBuf>,
     /// Periodic resync of every plugin's primaries.
     pub resync: Option<Duration>,
+    /// How long a plugin may be idle before it releases its compiled code.
+    pub idle_after: Option<Duration>,
     /// Where to serve /metrics, /healthz and /readyz, if anywhere.
     pub metrics_addr: Option<std::net::SocketAddr>,
 }
@@ -44,8 +46,9 @@ pub async fn run(options: DevOptions, shutdown: CancellationToken) -> anyhow::Re
     install_crd(&client).await?;
 
     let mut host_config = HostConfig { sources: Sources { allow_path: true }, ..HostConfig::default() };
-    host_config.runtime.cache_dir = options.cache_dir.clone();
+    host_config.runtime.cache_dir = crate::run::cache_dir_or_default(options.cache_dir.clone());
     host_config.controller.resync = options.resync;
+    host_config.controller.idle_after = options.idle_after;
     let host = Host::new(client.clone(), host_config)?;
     if let Some(addr) = options.metrics_addr {
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;

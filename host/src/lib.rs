@@ -26,5 +26,5 @@ pub use backoff::Backoff;
 pub use controller::{ControllerConfig, InformerKey, Stats};
 pub use fetch::Sources;
 pub use manager::{Host, HostConfig};
-pub use run::{RunOptions, run};
+pub use run::{RunOptions, cache_dir_or_default, run};
 pub use serve::serve;

@@ -10,6 +10,14 @@ use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
+#[cfg(feature = "jemalloc")]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Runs Kubernetes reconcilers compiled to WebAssembly.
 #[derive(Debug, Parser)]
 #[command(name = "weft", version, about)]
@@ -58,18 +66,32 @@ enum Command {
 /// Flags `weft run` and `weft dev` share.
 #[derive(Debug, clap::Args)]
 struct HostArgs {
-    /// Directory for compiled plugins, so restarts skip compiling.
+    /// Directory for compiled plugins, so restarts skip compiling and idle plugins can release
+    /// their code [default: weft-compiled in the temporary directory]
     #[arg(long, env = "WEFT_CACHE_DIR")]
     cache_dir: Option<PathBuf>,
     /// Reconcile every primary this often (seconds) even without changes; 0 turns it off.
     #[arg(long, env = "WEFT_RESYNC_SECONDS", default_value_t = 0)]
     resync: u64,
+    /// A plugin with no work for this long (seconds) releases its compiled code until its next
+    /// event; 0 keeps every plugin loaded.
+    #[arg(long, env = "WEFT_IDLE_AFTER_SECONDS", default_value_t = 60)]
+    idle_after: u64,
 }
 
 impl HostArgs {
     fn resync(&self) -> Option<Duration> {
-        (self.resync > 0).then(|| Duration::from_secs(self.resync))
+        seconds(self.resync)
     }
+
+    fn idle_after(&self) -> Option<Duration> {
+        seconds(self.idle_after)
+    }
+}
+
+/// `None` for 0.
+fn seconds(seconds: u64) -> Option<Duration> {
+    (seconds > 0).then(|| Duration::from_secs(seconds))
 }
 
 #[derive(Debug, clap::Args)]
@@ -169,6 +191,7 @@ fn run_options(args: RunArgs) -> weft::RunOptions {
     });
     weft::RunOptions {
         resync: args.host.resync(),
+        idle_after: args.host.idle_after(),
         cache_dir: args.host.cache_dir,
         metrics_addr: args.metrics_addr,
         leader_election,
@@ -179,6 +202,7 @@ fn run_options(args: RunArgs) -> weft::RunOptions {
 fn dev_options(args: DevArgs) -> weft::dev::DevOptions {
     weft::dev::DevOptions {
         resync: args.host.resync(),
+        idle_after: args.host.idle_after(),
         cache_dir: args.host.cache_dir,
         listen: args.listen,
         kubeconfig: args.kubeconfig,

@@ -13,10 +13,12 @@ use crate::manager::{Host, HostConfig};
 /// What `weft run` was asked for.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
-    /// Compiled plugins are kept here across restarts.
+    /// Compiled plugins are kept here across restarts; see [`cache_dir_or_default`].
     pub cache_dir: Option<PathBuf>,
     /// Periodic resync of every plugin's primaries.
     pub resync: Option<Duration>,
+    /// How long a plugin may be idle before it releases its compiled code.
+    pub idle_after: Option<Duration>,
     /// Where `/metrics`, `/healthz` and `/readyz` are served.
     pub metrics_addr: SocketAddr,
     /// Run only while holding this Lease.
@@ -26,8 +28,9 @@ pub struct RunOptions {
 /// Runs the host against the cluster of `client` until `shutdown`, then stops every plugin.
 pub async fn run(client: kube::Client, options: RunOptions, shutdown: CancellationToken) -> anyhow::Result<()> {
     let mut config = HostConfig::default();
-    config.runtime.cache_dir = options.cache_dir;
+    config.runtime.cache_dir = cache_dir_or_default(options.cache_dir);
     config.controller.resync = options.resync;
+    config.controller.idle_after = options.idle_after;
     let host = Host::new(client.clone(), config)?;
     let listener = tokio::net::TcpListener::bind(options.metrics_addr)
         .await
@@ -53,4 +56,18 @@ pub async fn run(client: kube::Client, options: RunOptions, shutdown: Cancellati
     }
     endpoints.await??;
     Ok(())
+}
+
+/// The compiled-plugin cache to use: `dir`, else `weft-compiled` in the temporary directory.
+/// Without one, restarts compile every module again and idle plugins cannot release their code,
+/// so the host goes without only when the directory cannot be made.
+pub fn cache_dir_or_default(dir: Option<PathBuf>) -> Option<PathBuf> {
+    let dir = dir.unwrap_or_else(|| std::env::temp_dir().join("weft-compiled"));
+    match std::fs::create_dir_all(&dir) {
+        Ok(()) => Some(dir),
+        Err(e) => {
+            tracing::warn!(dir = %dir.display(), error = %e, "no compiled-plugin cache: every load compiles");
+            None
+        }
+    }
 }

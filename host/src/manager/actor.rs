@@ -54,6 +54,7 @@ impl Actor {
         let mut verdict = None;
         if let Some(plugin) = &current {
             verdict = Some(self.converge(plugin).await);
+            self.inner.settled.lock().insert(self.name.clone());
         }
         loop {
             tokio::select! {
@@ -62,6 +63,7 @@ impl Actor {
                     current = desired.borrow_and_update().clone();
                     let Some(plugin) = &current else { break };
                     verdict = Some(self.converge(plugin).await);
+                    self.inner.settled.lock().insert(self.name.clone());
                 }
                 _ = ticks.tick() => {
                     let Some(plugin) = &current else { break };
@@ -241,7 +243,6 @@ impl Actor {
     }
 
     async fn write_status(&mut self, plugin: &Plugin, verdict: &Verdict) {
-        self.inner.settled.lock().insert(self.name.clone());
         let running = self.running.as_ref().map(|r| {
             let watch_problem = r.controller.watch_problem();
             r.stats.synced.store(watch_problem.is_none(), Ordering::Relaxed);

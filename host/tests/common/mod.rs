@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod live;
+pub mod processes;
 pub mod store_cluster;
 
 use std::collections::HashMap;
