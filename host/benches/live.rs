@@ -28,12 +28,12 @@ use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
 use parking_lot::Mutex;
+use processes::Emulator;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 use weft::Sources;
 use weft::crd::Plugin;
 use weft::{Host, HostConfig};
-use processes::Emulator;
 use weft_sim::{Sim, SimConfig, StoreConfig};
 
 const RATE_EVENTS: usize = 3_000;
@@ -356,7 +356,8 @@ async fn peer(kubeconfig: &std::path::Path) {
 /// CPU seconds a process has used (user and system), from `/proc/PID/stat` at 100 ticks a second.
 fn cpu_seconds(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
     let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or_default();
     (ticks(11) + ticks(12)) / 100.0
 }
@@ -370,11 +371,11 @@ struct Side {
     latency: (Duration, Duration),
 }
 
-/// Counts greeted ConfigMaps and records when each was first seen greeted.
-fn watch_greetings(client: &Client) -> Arc<Mutex<HashMap<String, Instant>>> {
+/// Records when each ConfigMap was first seen greeted, until the task is aborted.
+fn watch_greetings(client: &Client) -> (Arc<Mutex<HashMap<String, Instant>>>, tokio::task::JoinHandle<()>) {
     let greeted: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let api: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
-    tokio::spawn({
+    let task = tokio::spawn({
         let greeted = Arc::clone(&greeted);
         async move {
             let mut events = std::pin::pin!(watcher(api, watcher::Config::default()));
@@ -387,7 +388,7 @@ fn watch_greetings(client: &Client) -> Arc<Mutex<HashMap<String, Instant>>> {
             }
         }
     });
-    greeted
+    (greeted, task)
 }
 
 /// One side: `PEER_OBJECTS` ConfigMaps waiting, the process started, timed until all are
@@ -405,7 +406,7 @@ async fn side(start: impl FnOnce(&Emulator) -> std::process::Child, prepare: imp
         cms.create(&PostParams::default(), &serde_json::from_value(cm).unwrap()).await.unwrap();
     }
     prepare(&client).await;
-    let greeted = watch_greetings(&client);
+    let (greeted, watch) = watch_greetings(&client);
     let started = Instant::now();
     let mut child = start(&emulator);
     let pid = child.id();
@@ -427,7 +428,8 @@ async fn side(start: impl FnOnce(&Emulator) -> std::process::Child, prepare: imp
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let seen = greeted.lock().clone();
-    let mut latencies: Vec<Duration> = sent.iter().map(|(name, at)| seen[name].saturating_duration_since(*at)).collect();
+    let mut latencies: Vec<Duration> =
+        sent.iter().map(|(name, at)| seen[name].saturating_duration_since(*at)).collect();
     latencies.sort();
     let side = Side {
         startup,
@@ -436,6 +438,7 @@ async fn side(start: impl FnOnce(&Emulator) -> std::process::Child, prepare: imp
         rss: processes::Memory::of(pid).rss,
         latency: (percentile(&latencies, 0.5), percentile(&latencies, 0.99)),
     };
+    watch.abort();
     let _ = child.kill();
     let _ = child.wait();
     side
