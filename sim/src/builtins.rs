@@ -207,7 +207,7 @@ fn to_def(b: &Builtin) -> ResourceDef {
     let scale = (b.resource == "deployments").then(|| ScalePaths {
         spec_replicas: ".spec.replicas".into(),
         status_replicas: ".status.replicas".into(),
-        label_selector: Some(".status.selector".into()),
+        label_selector: Some(".spec.selector".into()),
     });
     ResourceDef {
         gr: GroupResource::new(b.group, b.resource),

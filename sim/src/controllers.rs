@@ -52,11 +52,7 @@ fn gr_crd() -> GroupResource {
 }
 
 fn target_of(def: &Arc<ResourceDef>, namespace: &str) -> Target {
-    Target {
-        def: def.clone(),
-        version: def.preferred_version().to_owned(),
-        namespace: (!namespace.is_empty()).then(|| namespace.to_owned()),
-    }
+    Target::new(def.clone(), def.preferred_version(), Some(namespace).filter(|ns| !ns.is_empty()))
 }
 
 fn server_opts(manager: &str) -> WriteOptions {

@@ -224,11 +224,7 @@ fn reason_for_code(code: u16) -> &'static str {
 
 /// A successful deletion answer: `Status{status: Success, details}`.
 pub fn deleted_status(gr: &GroupResource, name: &str, uid: &str) -> Value {
-    json!({
-        "kind": "Status",
-        "apiVersion": "v1",
-        "metadata": {},
-        "status": "Success",
-        "details": { "name": name, "group": gr.group, "kind": gr.resource, "uid": uid },
-    })
+    let mut details = json!({ "name": name, "group": gr.group, "kind": gr.resource, "uid": uid });
+    strip_empty(&mut details);
+    json!({ "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details })
 }

@@ -55,7 +55,9 @@ mod controllers;
 mod crd;
 mod discovery;
 mod error;
+mod events;
 mod faults;
+mod fields;
 mod http;
 mod kubeconfig;
 mod object;
@@ -67,6 +69,7 @@ mod schema;
 pub mod selector;
 mod server;
 pub mod store;
+mod strategy;
 mod table;
 mod validation;
 

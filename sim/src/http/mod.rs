@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 use crate::error::{ApiError, Result, deleted_status};
 use crate::faults::Faults;
 use crate::store::{DeleteOutcome, ScaleWrite, Store, Target, WriteOutcome};
-use crate::{discovery, object, openapi};
+use crate::{discovery, object, openapi, strategy};
 use encode::Representation;
 use route::{ResourcePath, Route};
 use watch::WatchStream;
@@ -135,7 +135,7 @@ async fn resource(
 
     match (method.clone(), name) {
         (Method::GET, _) if path.watch_prefix || params::is_watch(&q) => {
-            let opts = params::watch_options(&q, name)?;
+            let opts = params::watch_options(&q, name, &target.served_def().gr)?;
             let start = app.store.watch(&target, &opts)?;
             let stream = WatchStream {
                 store: app.store.clone(),
@@ -172,7 +172,7 @@ async fn resource(
             Ok(json_response(StatusCode::OK, encode::object(&target, &repr, &obj), &[]))
         }
         (Method::GET, None) => {
-            let result = app.store.list(&target, &params::list_options(&q)?)?;
+            let result = app.store.list(&target, &params::list_options(&q, &target.served_def().gr)?)?;
             let mut meta = json!({"resourceVersion": result.resource_version.to_string()});
             if let Some(token) = result.continue_token {
                 meta["continue"] = Value::String(token);
@@ -200,14 +200,17 @@ async fn resource(
         }
         (Method::DELETE, Some(name)) => match app.store.delete(&target, name, &params::delete_options(&q, &body)?)? {
             DeleteOutcome::Pending(obj) => Ok(json_response(StatusCode::OK, encode::object(&target, &repr, &obj), &[])),
+            DeleteOutcome::Deleted(obj) if strategy::returns_deleted_object(target.gr()) => {
+                Ok(json_response(StatusCode::OK, encode::object(&target, &repr, &obj), &[]))
+            }
             DeleteOutcome::Deleted(obj) => {
-                let status = deleted_status(target.gr(), name, object::uid(&obj));
+                let status = deleted_status(&target.served_def().gr, name, object::uid(&obj));
                 Ok(json_response(StatusCode::OK, encode::to_vec(&status), &[]))
             }
         },
         (Method::DELETE, None) => {
             let opts = params::delete_options(&q, &body)?;
-            let listed = app.store.list(&target, &params::list_options(&q)?)?;
+            let listed = app.store.list(&target, &params::list_options(&q, &target.served_def().gr)?)?;
             let mut deleted = Vec::new();
             for item in &listed.items {
                 let scoped =

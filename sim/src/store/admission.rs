@@ -139,6 +139,7 @@ fn default_builtin(kind: &str, obj: &mut Value, creating: bool) {
                 obj["status"] = json!({"phase": "Active"});
             }
         }
+        "Event" => crate::events::normalize_core(obj),
         "Pod" if creating => {
             obj["status"] = json!({"phase": "Pending", "qosClass": "BestEffort"});
         }

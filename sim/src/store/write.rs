@@ -15,7 +15,7 @@ use crate::apply::{self, Shape, Writer};
 use crate::error::{ApiError, Cause, Result};
 use crate::object;
 use crate::patch::{self, PatchError};
-use crate::validation;
+use crate::{strategy, validation};
 
 /// The patch formats, chosen by Content-Type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,6 +69,10 @@ impl Store {
     /// POST: create an object.
     pub fn create(&self, target: &Target, body: Value, opts: &WriteOptions) -> Result<WriteOutcome> {
         check_type(target, &body)?;
+        if target.view.is_some() {
+            crate::events::validate_events_v1_create(&body, object::name(&body))?;
+        }
+        let body = target.to_stored(body);
         let mut state = self.lock();
         let outcome = create_locked(&mut state, target, body, opts, None)?;
         drop(state);
@@ -92,19 +96,29 @@ impl Store {
                 object::name(&body)
             )));
         }
+        let body = target.to_stored(body);
         let mut state = self.lock();
-        let existing =
-            state.get(target.gr(), &target.key(name)).cloned().ok_or_else(|| ApiError::not_found(target.gr(), name))?;
-        match object::meta(&body).and_then(|m| m.get("resourceVersion")) {
-            Some(Value::String(rv))
-                if !rv.is_empty() && Some(rv.as_str()) != object::meta_str(&existing, "resourceVersion") =>
-            {
+        let Some(existing) = state.get(target.gr(), &target.key(name)).cloned() else {
+            if subresource.is_none() && strategy::allows_create_on_update(target.gr()) {
+                let mut body = body;
+                object::meta_mut(&mut body).insert("name".into(), Value::String(name.to_owned()));
+                let outcome = create_locked(&mut state, target, body, opts, None)?;
+                drop(state);
+                self.after_write(target, &outcome.object);
+                return Ok(outcome);
+            }
+            return Err(ApiError::not_found(target.gr(), name));
+        };
+        match object::meta_str(&body, "resourceVersion").filter(|rv| !rv.is_empty()) {
+            Some(rv) if Some(rv) != object::meta_str(&existing, "resourceVersion") => {
                 return Err(ApiError::modified(target.gr(), name));
             }
-            _ if target.def.is_crd() => {
+            Some(_) => {}
+            // The generic store names the plural resource here, not the kind.
+            None if !strategy::allows_unconditional_update(&target.def) => {
                 return Err(ApiError::invalid(
-                    &target.def.kind,
-                    &target.def.gr.group,
+                    &target.gr().resource,
+                    &target.gr().group,
                     name,
                     vec![Cause::new(
                         "FieldValueInvalid",
@@ -113,7 +127,7 @@ impl Store {
                     )],
                 ));
             }
-            _ => {}
+            None => {}
         }
         let new = compose(target, &existing, body, subresource);
         let outcome = finish_update(&mut state, target, &existing, new, subresource, opts, Tracking::Update)?;
@@ -147,8 +161,8 @@ impl Store {
         let existing =
             state.get(target.gr(), &target.key(name)).cloned().ok_or_else(|| ApiError::not_found(target.gr(), name))?;
         // Patches apply to the object as served at the requested version.
-        let mut patched = (*existing).clone();
-        patched["apiVersion"] = Value::String(target.api_version());
+        let mut patched = target.to_served(&existing);
+        patched["apiVersion"] = Value::String(target.served_api_version());
         let applied = match kind {
             PatchKind::Merge => {
                 if !body.is_object() {
@@ -171,6 +185,7 @@ impl Store {
             ),
         })?;
         check_type(target, &patched)?;
+        let patched = target.to_stored(patched);
         if object::name(&patched) != name {
             return Err(ApiError::invalid(
                 &target.def.kind,
@@ -201,7 +216,7 @@ impl Store {
         &self,
         target: &Target,
         name: &str,
-        mut applied: Value,
+        applied: Value,
         subresource: Option<&str>,
         opts: &WriteOptions,
     ) -> Result<WriteOutcome> {
@@ -217,6 +232,7 @@ impl Store {
             }
         }
         check_type(target, &applied)?;
+        let mut applied = target.to_stored(applied);
         if object::meta(&applied).is_some_and(|m| m.get("managedFields").is_some_and(|f| !f.is_null())) {
             return Err(ApiError::BadRequest("metadata.managedFields must be nil".into()));
         }
@@ -316,7 +332,7 @@ pub(crate) fn check_type(target: &Target, body: &Value) -> Result<()> {
     if !body.is_object() {
         return Err(ApiError::BadRequest("the body of the request must be a JSON object".into()));
     }
-    let expected = target.api_version();
+    let expected = target.served_api_version();
     if let Some(v) = body.get("apiVersion").and_then(Value::as_str).filter(|v| !v.is_empty())
         && v != expected
     {
@@ -325,11 +341,11 @@ pub(crate) fn check_type(target: &Target, body: &Value) -> Result<()> {
         )));
     }
     if let Some(k) = body.get("kind").and_then(Value::as_str).filter(|k| !k.is_empty())
-        && k != target.def.kind
+        && k != target.served_def().kind
     {
         return Err(ApiError::BadRequest(format!(
             "the kind in the data ({k}) does not match the expected kind ({})",
-            target.def.kind
+            target.served_def().kind
         )));
     }
     Ok(())
