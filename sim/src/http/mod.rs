@@ -46,18 +46,30 @@ async fn handle(State(app): State<AppState>, request: Request) -> Response {
     let route = route::parse(parts.uri.path(), |g, v, r| app.store.is_namespaced(g, v, r));
     let result = match route {
         Route::Resource(path) => resource(&app, &parts.method, &parts.uri, &parts.headers, body, path).await,
-        other => discovery_route(&app, &parts.method, other),
+        other => discovery_route(&app, &parts.method, &parts.headers, other),
     };
     let response = result.unwrap_or_else(|e| error_response(&e));
     tracing::debug!(method = %parts.method, uri = %parts.uri, status = response.status().as_u16(), elapsed = ?started.elapsed(), "request");
     response
 }
 
-fn discovery_route(app: &AppState, method: &Method, route: Route) -> Result<Response> {
+fn discovery_route(app: &AppState, method: &Method, headers: &HeaderMap, route: Route) -> Result<Response> {
     if method != Method::GET {
         return Err(ApiError::MethodNotAllowed(format!(
             "the server does not allow this method on the requested resource ({method})"
         )));
+    }
+    if route == Route::OpenApiV2 {
+        let accept = headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let response = Response::builder().header(http::header::VARY, "Accept");
+        let response = match openapi::v2(accept) {
+            Some((content_type, body)) => response
+                .header(http::header::CONTENT_TYPE, content_type)
+                .header(http::header::ETAG, "\"weft-sim-openapi-v2\"")
+                .body(Body::from(body)),
+            None => response.status(StatusCode::NOT_ACCEPTABLE).body(Body::empty()),
+        };
+        return Ok(response.expect("static headers are valid"));
     }
     let body = match route {
         Route::Version => discovery::version(),
@@ -72,7 +84,7 @@ fn discovery_route(app: &AppState, method: &Method, route: Route) -> Result<Resp
         Route::OpenApiGroupVersion { group, version } => {
             openapi::group_version(&app.store.registry(), &group, &version).ok_or_else(page_not_found)?
         }
-        Route::Resource(_) | Route::NotFound => return Err(page_not_found()),
+        Route::Resource(_) | Route::NotFound | Route::OpenApiV2 => return Err(page_not_found()),
     };
     Ok(json_response(StatusCode::OK, encode::to_vec(&body), &[]))
 }
