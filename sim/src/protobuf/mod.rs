@@ -4,7 +4,7 @@
 //! `role`, `token`, `auth can-i`, ...) send `application/vnd.kubernetes.protobuf` for every
 //! built-in kind, with no fallback to JSON. A body is the magic `k8s\0` followed by a
 //! `runtime.Unknown` envelope whose `raw` field holds the object. This module turns such bodies
-//! into the JSON the rest of the server works with, following the messages in `schema.proto`.
+//! into the JSON the rest of the server works with, following the messages in `schema.txt`.
 //! Responses are always JSON (clients decode by the response's Content-Type).
 //!
 //! gogo-protobuf writes every non-pointer field, even when empty, so zero scalars are dropped
@@ -111,7 +111,7 @@ fn decode_message(buf: &[u8], name: &str) -> Result<Value, ProtobufError> {
                 let value = value(&mut reader, field, wire)?;
                 match value {
                     Value::Null => {}
-                    Value::Object(members) if field.json == "inline" => out.extend(members),
+                    Value::Object(members) if field.inline => out.extend(members),
                     v if is_zero(&v) && !field.pointer => {}
                     v => {
                         out.insert(field.json.to_owned(), v);

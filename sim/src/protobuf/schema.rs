@@ -1,17 +1,17 @@
-//! The message definitions decoding follows, parsed once from `schema.proto` (generated from the
-//! Kubernetes `generated.proto` and Go types by `generate.py`).
+//! The message definitions decoding follows, parsed once from `schema.txt` (written by
+//! `generate.py` from the Kubernetes protobuf definitions and Go types).
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-const SCHEMA: &str = include_str!("schema.proto");
+const SCHEMA: &str = include_str!("schema.txt");
 
 /// How a field repeats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Label {
     Optional,
     Repeated,
-    /// `map<string, T>`: repeated entries with key 1 and value 2.
+    /// A map with string keys: repeated entries with key 1 and value 2.
     Map,
 }
 
@@ -19,13 +19,14 @@ pub enum Label {
 #[derive(Clone, Debug)]
 pub struct FieldDef {
     pub number: u64,
-    /// The JSON name; `inline` when the field's members belong to the parent.
     pub json: &'static str,
     pub label: Label,
     /// A scalar type (`string`, `int32`, ...) or a fully qualified message name.
     pub ty: &'static str,
     /// A Go pointer: a zero value was set on purpose and is kept.
     pub pointer: bool,
+    /// The members of this (embedded) message belong to the parent in JSON.
+    pub inline: bool,
 }
 
 pub type Messages = HashMap<&'static str, Vec<FieldDef>>;
@@ -37,44 +38,35 @@ pub fn messages() -> &'static Messages {
 }
 
 fn parse(text: &'static str) -> Messages {
-    let mut messages = HashMap::new();
-    let mut current: Option<(&'static str, Vec<FieldDef>)> = None;
-    for line in text.lines() {
-        let (decl, notes) = line.split_once("//").unwrap_or((line, ""));
-        let decl = decl.trim();
-        if let Some(name) = decl.strip_prefix("message ").and_then(|d| d.strip_suffix(" {")) {
-            current = Some((name, Vec::new()));
-        } else if decl == "}" {
-            if let Some((name, fields)) = current.take() {
-                messages.insert(name, fields);
-            }
-        } else if let Some((_, fields)) = current.as_mut()
-            && let Some(field) = parse_field(decl, notes)
-        {
-            fields.push(field);
+    let mut messages: Messages = HashMap::new();
+    let mut current = None;
+    for line in text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+        if !line.starts_with(' ') {
+            current = Some(line.trim());
+            messages.entry(line.trim()).or_default();
+            continue;
         }
+        let mut words = line.split_whitespace();
+        let (Some(number), Some(json), Some(ty)) = (words.next(), words.next(), words.next()) else { continue };
+        let flags: Vec<&str> = words.collect();
+        let label = if flags.contains(&"map") {
+            Label::Map
+        } else if flags.contains(&"repeated") {
+            Label::Repeated
+        } else {
+            Label::Optional
+        };
+        let (Some(message), Ok(number)) = (current, number.parse()) else { continue };
+        messages.entry(message).or_default().push(FieldDef {
+            number,
+            json,
+            label,
+            ty,
+            pointer: flags.contains(&"ptr"),
+            inline: flags.contains(&"inline"),
+        });
     }
     messages
-}
-
-/// `optional TYPE name = N;`, `repeated TYPE name = N;` or `map<string, TYPE> name = N;`.
-fn parse_field(decl: &'static str, notes: &'static str) -> Option<FieldDef> {
-    let (head, number) = decl.strip_suffix(';')?.split_once(" = ")?;
-    let (label, ty, name) = if let Some(rest) = head.strip_prefix("map<string, ") {
-        let (ty, name) = rest.split_once("> ")?;
-        (Label::Map, ty, name)
-    } else {
-        let mut parts = head.split_whitespace();
-        let label = match parts.next()? {
-            "optional" => Label::Optional,
-            "repeated" => Label::Repeated,
-            _ => return None,
-        };
-        (label, parts.next()?, parts.next()?)
-    };
-    let json = notes.split_whitespace().find_map(|n| n.strip_prefix("json=")).unwrap_or(name);
-    let pointer = notes.split_whitespace().any(|n| n == "ptr");
-    Some(FieldDef { number: number.parse().ok()?, json, label, ty, pointer })
 }
 
 #[cfg(test)]
@@ -90,7 +82,7 @@ mod tests {
         let bound = &m["k8s.io.api.authentication.v1.BoundObjectReference"];
         assert!(bound.iter().any(|f| f.json == "uid"));
         let probe = &m["k8s.io.api.core.v1.Probe"];
-        assert_eq!(probe.iter().find(|f| f.number == 1).unwrap().json, "inline");
+        assert!(probe.iter().find(|f| f.number == 1).unwrap().inline);
         let labels = m["k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"].iter().find(|f| f.number == 11).unwrap();
         assert_eq!((labels.label, labels.ty), (Label::Map, "string"));
     }
