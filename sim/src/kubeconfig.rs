@@ -1,7 +1,7 @@
 //! The kubeconfig that points kubectl and kube clients at an emulator.
 
-/// A kubeconfig with one cluster, one user without credentials, and context `weft-sim`.
-pub fn render(server: &str) -> String {
+/// A kubeconfig with one cluster, one user with the admin token, and context `weft-sim`.
+pub fn render(server: &str, token: &str) -> String {
     format!(
         "apiVersion: v1
 kind: Config
@@ -11,7 +11,8 @@ clusters:
     server: {server}
 users:
 - name: weft-sim
-  user: {{}}
+  user:
+    token: {token}
 contexts:
 - name: weft-sim
   context:

@@ -49,6 +49,7 @@
 //!   created through it, where a real server serves one set through both.
 
 mod apply;
+pub mod auth;
 mod base64;
 mod builtins;
 mod controllers;
@@ -73,6 +74,7 @@ mod strategy;
 mod table;
 mod validation;
 
+pub use auth::{AuthConfig, AuthorizationMode, StaticToken, UserInfo};
 pub use error::{ApiError, Cause};
 pub use faults::Faults;
 pub use registry::GroupResource;

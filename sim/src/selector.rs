@@ -123,6 +123,32 @@ fn unescape(value: &str) -> String {
     out
 }
 
+/// `metav1.LabelSelectorAsSelector(s).String()`: requirements sorted by key, values sorted.
+pub fn label_selector_string(selector: &Value) -> String {
+    let mut terms: Vec<(String, String)> = Vec::new();
+    if let Some(labels) = selector.get("matchLabels").and_then(Value::as_object) {
+        for (k, v) in labels {
+            terms.push((k.clone(), format!("{k}={}", v.as_str().unwrap_or_default())));
+        }
+    }
+    for expr in selector.get("matchExpressions").and_then(Value::as_array).into_iter().flatten() {
+        let key = expr.get("key").and_then(Value::as_str).unwrap_or_default();
+        let mut values: Vec<&str> =
+            expr.get("values").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+        values.sort_unstable();
+        let term = match expr.get("operator").and_then(Value::as_str).unwrap_or_default() {
+            "In" => format!("{key} in ({})", values.join(",")),
+            "NotIn" => format!("{key} notin ({})", values.join(",")),
+            "Exists" => key.to_owned(),
+            "DoesNotExist" => format!("!{key}"),
+            _ => continue,
+        };
+        terms.push((key.to_owned(), term));
+    }
+    terms.sort();
+    terms.into_iter().map(|(_, t)| t).collect::<Vec<_>>().join(",")
+}
+
 /// Both selectors of a list or watch request.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Selectors {

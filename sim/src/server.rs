@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::{AuthConfig, Authenticator, AuthorizationMode, bootstrap};
 use crate::faults::Faults;
 use crate::http::{AppState, router};
 use crate::store::{Store, StoreConfig};
@@ -22,6 +23,8 @@ pub struct SimConfig {
     pub store: StoreConfig,
     /// How often watches that asked for bookmarks get one.
     pub bookmark_interval: Duration,
+    /// Authentication and authorization (`--authorization-mode`, `--token-auth-file`).
+    pub auth: AuthConfig,
 }
 
 impl Default for SimConfig {
@@ -30,6 +33,7 @@ impl Default for SimConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             store: StoreConfig::default(),
             bookmark_interval: Duration::from_secs(10),
+            auth: AuthConfig::default(),
         }
     }
 }
@@ -44,6 +48,9 @@ pub enum StartError {
         #[source]
         source: std::io::Error,
     },
+    /// A bootstrap RBAC object could not be stored.
+    #[error("cannot store the bootstrap RBAC policy")]
+    Bootstrap(#[source] crate::ApiError),
 }
 
 /// A running emulator. Dropping it without [`Sim::stop`] also stops it.
@@ -52,6 +59,7 @@ pub struct Sim {
     addr: SocketAddr,
     store: Arc<Store>,
     faults: Arc<Faults>,
+    authenticator: Arc<Authenticator>,
     shutdown: CancellationToken,
     server: Option<JoinHandle<()>>,
 }
@@ -64,11 +72,17 @@ impl Sim {
             .map_err(|source| StartError::Bind { addr: config.listen, source })?;
         let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: config.listen, source })?;
         let store = Arc::new(Store::new(config.store));
+        if config.auth.mode == AuthorizationMode::Rbac {
+            seed_bootstrap_policy(&store).map_err(StartError::Bootstrap)?;
+        }
         let faults = Arc::new(Faults::default());
+        let authenticator = Arc::new(Authenticator::new(&config.auth));
         let shutdown = CancellationToken::new();
         let state = AppState {
             store: store.clone(),
             faults: faults.clone(),
+            authenticator: authenticator.clone(),
+            mode: config.auth.mode,
             bookmark_interval: config.bookmark_interval,
             shutdown: shutdown.clone(),
             server_address: addr.to_string(),
@@ -83,7 +97,7 @@ impl Sim {
             }
         });
         tracing::info!(%addr, "Kubernetes API emulator listening");
-        Ok(Self { addr, store, faults, shutdown, server: Some(server) })
+        Ok(Self { addr, store, faults, authenticator, shutdown, server: Some(server) })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -95,9 +109,30 @@ impl Sim {
         format!("http://{}", self.addr)
     }
 
-    /// A kubeconfig document pointing at this emulator (context `weft-sim`, namespace `default`).
+    /// A kubeconfig document pointing at this emulator (context `weft-sim`, namespace `default`),
+    /// authenticating as the admin (`system:masters`).
     pub fn kubeconfig(&self) -> String {
-        kubeconfig::render(&self.url())
+        kubeconfig::render(&self.url(), self.admin_token())
+    }
+
+    /// The bearer token of the admin user (`system:masters`).
+    pub fn admin_token(&self) -> &str {
+        self.authenticator.admin_token()
+    }
+
+    /// A token for ServiceAccount `namespace/name`, as the TokenRequest API issues it
+    /// (`kubectl create token`); the ServiceAccount must exist.
+    pub fn service_account_token(
+        &self,
+        namespace: &str,
+        name: &str,
+        expiration: Duration,
+    ) -> Result<String, crate::ApiError> {
+        let seconds = i64::try_from(expiration.as_secs()).unwrap_or(i64::MAX);
+        let body = serde_json::json!({"spec": {"expirationSeconds": seconds}});
+        let response =
+            crate::auth::token_request::create_token(&self.store, &self.authenticator, namespace, name, &body)?;
+        Ok(response.pointer("/status/token").and_then(serde_json::Value::as_str).unwrap_or_default().to_owned())
     }
 
     pub fn write_kubeconfig(&self, path: &Path) -> std::io::Result<()> {
@@ -131,6 +166,21 @@ impl Sim {
             let _ = server.await;
         }
     }
+}
+
+/// Stores the ClusterRoles and bindings a real cluster starts with.
+fn seed_bootstrap_policy(store: &Store) -> Result<(), crate::ApiError> {
+    let opts = crate::store::WriteOptions { default_manager: "kube-apiserver".into(), ..Default::default() };
+    let roles = store.target("rbac.authorization.k8s.io", "v1", "clusterroles", None)?;
+    for role in bootstrap::cluster_roles() {
+        store.create(&roles, role, &opts)?;
+    }
+    let bindings = store.target("rbac.authorization.k8s.io", "v1", "clusterrolebindings", None)?;
+    for binding in bootstrap::cluster_role_bindings() {
+        store.create(&bindings, binding, &opts)?;
+    }
+    store.reconcile_once();
+    Ok(())
 }
 
 impl Drop for Sim {

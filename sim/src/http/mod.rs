@@ -17,6 +17,7 @@ use http::{HeaderMap, Method, StatusCode};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::{self, Attributes, Authenticator, AuthorizationMode, UserInfo, reviews, token_request};
 use crate::error::{ApiError, Result, deleted_status};
 use crate::faults::Faults;
 use crate::store::{DeleteOutcome, ScaleWrite, Store, Target, WriteOutcome};
@@ -33,6 +34,8 @@ pub struct AppState {
     pub bookmark_interval: Duration,
     pub shutdown: CancellationToken,
     pub server_address: String,
+    pub authenticator: Arc<Authenticator>,
+    pub mode: AuthorizationMode,
 }
 
 /// The router serving the whole API.
@@ -43,14 +46,39 @@ pub fn router(state: AppState) -> Router {
 async fn handle(State(app): State<AppState>, request: Request) -> Response {
     let started = std::time::Instant::now();
     let (parts, body) = request.into_parts();
-    let route = route::parse(parts.uri.path(), |g, v, r| app.store.is_namespaced(g, v, r));
-    let result = match route {
-        Route::Resource(path) => resource(&app, &parts.method, &parts.uri, &parts.headers, body, path).await,
-        other => discovery_route(&app, &parts.method, &parts.headers, other),
+    let result = match authenticate_and_authorize(&app, &parts) {
+        Err(e) => Err(e),
+        Ok(user) => {
+            let route = route::parse(parts.uri.path(), |g, v, r| {
+                app.store.is_namespaced(g, v, r)
+                    || reviews::REVIEWS.iter().any(|(rg, rr, _, ns)| *ns && *rg == g && *rr == r)
+            });
+            match route {
+                Route::Resource(path) => resource(&app, &user, &parts, body, path).await,
+                other => discovery_route(&app, &parts.method, &parts.headers, other),
+            }
+        }
     };
     let response = result.unwrap_or_else(|e| error_response(&e));
     tracing::debug!(method = %parts.method, uri = %parts.uri, status = response.status().as_u16(), elapsed = ?started.elapsed(), "request");
     response
+}
+
+/// The user a request acts as, once it is authenticated, its impersonation allowed and (under
+/// RBAC) the request itself authorized.
+fn authenticate_and_authorize(app: &AppState, parts: &http::request::Parts) -> Result<UserInfo> {
+    let real = app.authenticator.authenticate(&parts.headers, &app.store)?;
+    let state = app.store.lock();
+    let user = auth::impersonate(app.mode, &state, real, &parts.headers)?;
+    if app.mode == AuthorizationMode::Rbac {
+        let q = params::query(&parts.uri);
+        let attrs =
+            Attributes::of_request(user.clone(), &parts.method, parts.uri.path(), |k| q.get(k).map(String::as_str));
+        if let auth::authz::Decision::Deny(reason) = auth::authorize(app.mode, &state, &attrs) {
+            return Err(auth::forbidden(&attrs, &reason));
+        }
+    }
+    Ok(user)
 }
 
 fn discovery_route(app: &AppState, method: &Method, headers: &HeaderMap, route: Route) -> Result<Response> {
@@ -110,13 +138,24 @@ async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes> {
 
 async fn resource(
     app: &AppState,
-    method: &Method,
-    uri: &http::Uri,
-    headers: &HeaderMap,
+    user: &UserInfo,
+    parts: &http::request::Parts,
     body: Body,
     path: ResourcePath,
 ) -> Result<Response> {
+    let (method, uri, headers) = (&parts.method, &parts.uri, &parts.headers);
     let q = params::query(uri);
+    if let Some(kind) = reviews::review_kind(&path.group, &path.version, &path.resource) {
+        if *method != Method::POST || path.name.is_some() {
+            return Err(ApiError::MethodNotAllowed(format!(
+                "the server does not allow this method on the requested resource ({method})"
+            )));
+        }
+        let body = params::decode(&read_body(headers, body).await?, headers)?;
+        let reviewer = reviews::Reviewer { mode: app.mode, store: &app.store, authenticator: &app.authenticator, user };
+        let answer = reviewer.review(kind, path.namespace.as_deref(), body)?;
+        return Ok(json_response(StatusCode::CREATED, encode::to_vec(&answer), &[]));
+    }
     let target = app.store.target(&path.group, &path.version, &path.resource, path.namespace.as_deref())?;
     if target.def.namespaced && path.namespace.is_none() && path.name.is_some() {
         return Err(page_not_found());
@@ -136,6 +175,7 @@ async fn resource(
         None => {}
         Some("status") if target.def.has_status(&target.version) => {}
         Some("scale") if target.def.version(&target.version).is_some_and(|v| v.scale.is_some()) => {}
+        Some("token") if target.gr() == &crate::registry::GroupResource::new("", "serviceaccounts") => {}
         Some(other) => {
             return Err(ApiError::NotFound {
                 message: format!("the server could not find the requested resource ({other} of {})", target.gr()),
@@ -159,6 +199,12 @@ async fn resource(
                 shutdown: app.shutdown.clone(),
             };
             Ok(stream.into_response(start))
+        }
+        (Method::POST, Some(name)) if sub == Some("token") => {
+            let body = if body.is_empty() { json!({}) } else { params::decode(&body, headers)? };
+            let namespace = target.namespace.as_deref().unwrap_or_default();
+            let token = token_request::create_token(&app.store, &app.authenticator, namespace, name, &body)?;
+            Ok(json_response(StatusCode::CREATED, encode::to_vec(&token), &[]))
         }
         (Method::GET, Some(name)) if sub == Some("scale") => {
             Ok(json_response(StatusCode::OK, encode::to_vec(&app.store.get_scale(&target, name)?), &[]))

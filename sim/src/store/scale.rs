@@ -51,39 +51,13 @@ fn to_scale(paths: &ScalePaths, obj: &Value) -> Value {
     // A CRD's labelSelectorPath names a string; a Deployment's selector is a LabelSelector.
     let selector = match paths.label_selector.as_deref().and_then(read) {
         Some(Value::String(s)) => s.clone(),
-        Some(selector @ Value::Object(_)) => selector_string(selector),
+        Some(selector @ Value::Object(_)) => crate::selector::label_selector_string(selector),
         _ => String::new(),
     };
     if !selector.is_empty() {
         status["selector"] = Value::String(selector);
     }
     json!({"kind": "Scale", "apiVersion": "autoscaling/v1", "metadata": metadata, "spec": spec, "status": status})
-}
-
-/// `metav1.LabelSelectorAsSelector(s).String()`: requirements sorted by key, values sorted.
-fn selector_string(selector: &Value) -> String {
-    let mut terms: Vec<(String, String)> = Vec::new();
-    if let Some(labels) = selector.get("matchLabels").and_then(Value::as_object) {
-        for (k, v) in labels {
-            terms.push((k.clone(), format!("{k}={}", v.as_str().unwrap_or_default())));
-        }
-    }
-    for expr in selector.get("matchExpressions").and_then(Value::as_array).into_iter().flatten() {
-        let key = expr.get("key").and_then(Value::as_str).unwrap_or_default();
-        let mut values: Vec<&str> =
-            expr.get("values").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
-        values.sort_unstable();
-        let term = match expr.get("operator").and_then(Value::as_str).unwrap_or_default() {
-            "In" => format!("{key} in ({})", values.join(",")),
-            "NotIn" => format!("{key} notin ({})", values.join(",")),
-            "Exists" => key.to_owned(),
-            "DoesNotExist" => format!("!{key}"),
-            _ => continue,
-        };
-        terms.push((key.to_owned(), term));
-    }
-    terms.sort();
-    terms.into_iter().map(|(_, t)| t).collect::<Vec<_>>().join(",")
 }
 
 /// Sets a dotted path like `.spec.replicas`, creating intermediate objects.

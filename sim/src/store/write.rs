@@ -292,6 +292,7 @@ impl Store {
         let res = target.gr().resource.as_str();
         if res == "customresourcedefinitions"
             || res == "namespaces"
+            || res == "clusterroles"
             || object::is_deleting(obj)
             || !object::owner_uids(obj).is_empty()
         {
