@@ -54,6 +54,7 @@ mod base64;
 mod builtins;
 mod controllers;
 mod crd;
+mod defaults;
 mod discovery;
 mod error;
 mod events;

@@ -223,6 +223,7 @@ impl Store {
                 "status": {"phase": "Active"},
             });
             state.put(&GroupResource::new("", "namespaces"), ObjectKey::new(None, ns), namespace);
+            state.add_default_service_account(ns);
         }
         Self { state: Mutex::new(state), controllers: Notify::new() }
     }
@@ -414,5 +415,25 @@ impl State {
 
     pub(crate) fn rv(&self) -> u64 {
         self.rv
+    }
+
+    /// The `default` ServiceAccount kube-controller-manager creates in every namespace; made with
+    /// the namespace, so a Pod created right after its namespace finds it.
+    pub(crate) fn add_default_service_account(&mut self, namespace: &str) {
+        let gr = GroupResource::new("", "serviceaccounts");
+        let key = ObjectKey::new(Some(namespace), "default");
+        if self.get(&gr, &key).is_none() {
+            let sa = serde_json::json!({
+                "apiVersion": "v1",
+                "kind": "ServiceAccount",
+                "metadata": {
+                    "name": "default",
+                    "namespace": namespace,
+                    "uid": uuid::Uuid::new_v4().to_string(),
+                    "creationTimestamp": object::now(),
+                },
+            });
+            self.put(&gr, key, sa);
+        }
     }
 }

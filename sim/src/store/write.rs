@@ -15,6 +15,7 @@ use crate::apply::{self, Shape, Writer};
 use crate::error::{ApiError, Cause, Result};
 use crate::object;
 use crate::patch::{self, PatchError};
+use crate::registry::GroupResource;
 use crate::{strategy, validation};
 
 /// The patch formats, chosen by Content-Type.
@@ -450,7 +451,7 @@ pub(crate) fn create_locked(
     if target.def.has_status(&target.version) {
         obj.as_object_mut().map(|m| m.remove("status"));
     }
-    let warnings = admit(target, &mut obj, None, opts.field_validation)?;
+    let warnings = admit(state, target, &mut obj, None, opts.field_validation)?;
     let key = target.key(&name);
     if state.get(target.gr(), &key).is_some() {
         return Err(ApiError::already_exists(target.gr(), &name));
@@ -460,6 +461,9 @@ pub(crate) fn create_locked(
         None => track_update(target, None, &mut obj, opts.manager(), None),
     }
     let object = if opts.dry_run { Arc::new(obj) } else { state.put(target.gr(), key, obj) };
+    if !opts.dry_run && target.gr() == &GroupResource::new("", "namespaces") {
+        state.add_default_service_account(&name);
+    }
     Ok(WriteOutcome { object, created: true, warnings })
 }
 
@@ -474,7 +478,7 @@ pub(crate) fn finish_update(
     opts: &WriteOptions,
     tracking: Tracking,
 ) -> Result<WriteOutcome> {
-    let warnings = admit(target, &mut new, Some(existing), opts.field_validation)?;
+    let warnings = admit(state, target, &mut new, Some(existing), opts.field_validation)?;
     if target.def.tracks_generation {
         let status_sub = target.def.has_status(&target.version);
         let spec_changed =
