@@ -111,7 +111,7 @@ const V2_PROTOBUF_REQUEST: [&str; 2] = [
 pub const V2_PROTOBUF: &str = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
 
 /// A gnostic `openapi_v2.Document` with only `swagger: "2.0"` and `info {title, version}`.
-const V2_DOCUMENT_PB: &[u8] = b"\x0a\x032.0\x12\x13\x0a\x0aKubernetes\x12\x07v1.35.0";
+const V2_DOCUMENT_PB: &[u8] = b"\x0a\x032.0\x12\x15\x0a\x0aKubernetes\x12\x07v1.35.0";
 
 /// `/openapi/v2` for an `Accept` header: the content type and body, or `None` (406) when no
 /// alternative is one kube-openapi serves.
