@@ -109,6 +109,8 @@ pub async fn sim(options: SimOptions, shutdown: CancellationToken) -> anyhow::Re
         listen: options.listen,
         store: weft_sim::StoreConfig { history_capacity: options.history, ..Default::default() },
         auth: weft_sim::AuthConfig { mode: options.authorization, static_tokens },
+        // kubectl sends tokens only over TLS, so an emulator that checks them serves HTTPS.
+        tls: options.authorization == weft_sim::AuthorizationMode::Rbac,
         ..Default::default()
     };
     let sim = weft_sim::Sim::start(config).await?;

@@ -154,7 +154,8 @@ struct SimArgs {
     #[arg(long, env = "WEFT_SIM_HISTORY", default_value_t = 10_000)]
     history: usize,
     /// AlwaysAllow, or RBAC: authorize every request by the stored Roles and bindings, as
-    /// kube-apiserver does (the kubeconfig's admin token is in system:masters).
+    /// kube-apiserver does (the kubeconfig's admin token is in system:masters); RBAC serves HTTPS
+    /// with a CA made at start, which the kubeconfig carries.
     #[arg(long, env = "WEFT_SIM_AUTHORIZATION_MODE", default_value = "AlwaysAllow", value_parser = ["AlwaysAllow", "RBAC"])]
     authorization_mode: String,
     /// Bearer tokens in kube-apiserver's token file format: `token,user,uid[,"group1,group2"]`.

@@ -73,6 +73,7 @@ mod server;
 pub mod store;
 mod strategy;
 mod table;
+mod tls;
 mod validation;
 
 pub use auth::{AuthConfig, AuthorizationMode, StaticToken, UserInfo};

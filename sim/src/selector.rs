@@ -57,7 +57,7 @@ impl FieldSelector {
     }
 
     pub fn matches(&self, object: &Value) -> bool {
-        self.0.iter().all(|t| fields::values(object, &t.field).iter().any(|v| *v == t.value) == t.equal)
+        self.0.iter().all(|t| fields::values(object, &t.field).contains(&t.value) == t.equal)
     }
 
     /// The exact name this selector pins, which lets a watch skip everything else.

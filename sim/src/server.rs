@@ -13,6 +13,7 @@ use crate::auth::{AuthConfig, Authenticator, AuthorizationMode, bootstrap};
 use crate::faults::Faults;
 use crate::http::{AppState, router};
 use crate::store::{Store, StoreConfig};
+use crate::tls::Tls;
 use crate::{controllers, kubeconfig};
 
 /// How to start an emulator.
@@ -25,6 +26,9 @@ pub struct SimConfig {
     pub bookmark_interval: Duration,
     /// Authentication and authorization (`--authorization-mode`, `--token-auth-file`).
     pub auth: AuthConfig,
+    /// Serve HTTPS with a certificate made at start (the kubeconfig carries its CA). kubectl
+    /// sends tokens only over TLS, so authenticated kubectl needs it.
+    pub tls: bool,
 }
 
 impl Default for SimConfig {
@@ -34,6 +38,7 @@ impl Default for SimConfig {
             store: StoreConfig::default(),
             bookmark_interval: Duration::from_secs(10),
             auth: AuthConfig::default(),
+            tls: false,
         }
     }
 }
@@ -48,6 +53,9 @@ pub enum StartError {
         #[source]
         source: std::io::Error,
     },
+    /// The TLS certificates could not be made.
+    #[error("cannot set up TLS")]
+    Tls(#[from] crate::tls::TlsError),
     /// A bootstrap RBAC object could not be stored.
     #[error("cannot store the bootstrap RBAC policy")]
     Bootstrap(#[source] crate::ApiError),
@@ -60,6 +68,7 @@ pub struct Sim {
     store: Arc<Store>,
     faults: Arc<Faults>,
     authenticator: Arc<Authenticator>,
+    tls: Option<Tls>,
     shutdown: CancellationToken,
     server: Option<JoinHandle<()>>,
 }
@@ -89,30 +98,40 @@ impl Sim {
         };
         tokio::spawn(controllers::run(store.clone(), shutdown.clone()));
         let app = router(state);
-        let stop = shutdown.clone();
-        let server = tokio::spawn(async move {
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await });
-            if let Err(e) = serve.await {
-                tracing::error!(error = %e, "emulator server failed");
-            }
-        });
-        tracing::info!(%addr, "Kubernetes API emulator listening");
-        Ok(Self { addr, store, faults, authenticator, shutdown, server: Some(server) })
+        let tls = if config.tls { Some(Tls::generate()?) } else { None };
+        let server = match &tls {
+            Some(tls) => serve(tls.listen(listener, shutdown.clone()), app, shutdown.clone()),
+            None => serve(listener, app, shutdown.clone()),
+        };
+        tracing::info!(%addr, tls = tls.is_some(), "Kubernetes API emulator listening");
+        Ok(Self { addr, store, faults, authenticator, tls, shutdown, server: Some(server) })
     }
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
-    /// `http://127.0.0.1:PORT`
+    /// `http://127.0.0.1:PORT`, or `https://` when serving TLS.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// PEM of the CA that signed the serving certificate, when serving TLS.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.tls.as_ref().map(|t| t.ca_pem.as_str())
     }
 
     /// A kubeconfig document pointing at this emulator (context `weft-sim`, namespace `default`),
     /// authenticating as the admin (`system:masters`).
     pub fn kubeconfig(&self) -> String {
-        kubeconfig::render(&self.url(), self.admin_token())
+        self.kubeconfig_with_token(self.admin_token())
+    }
+
+    /// The same kubeconfig with another bearer token (a ServiceAccount's, or one from the token
+    /// file), or with none when `token` is empty.
+    pub fn kubeconfig_with_token(&self, token: &str) -> String {
+        kubeconfig::render(&self.url(), token, self.ca_pem())
     }
 
     /// The bearer token of the admin user (`system:masters`).
@@ -166,6 +185,20 @@ impl Sim {
             let _ = server.await;
         }
     }
+}
+
+/// Serves `app` on `listener` until `stop`, letting in-flight requests finish.
+fn serve<L>(listener: L, app: axum::Router, stop: CancellationToken) -> JoinHandle<()>
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
+    tokio::spawn(async move {
+        let serve = axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await });
+        if let Err(e) = serve.await {
+            tracing::error!(error = %e, "emulator server failed");
+        }
+    })
 }
 
 /// Stores the ClusterRoles and bindings a real cluster starts with.

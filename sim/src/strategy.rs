@@ -7,7 +7,8 @@ use crate::registry::{GroupResource, ResourceDef};
 /// False for custom resources and CRDs: a PUT without `metadata.resourceVersion` is a 422 there
 /// (apiextensions' `AllowUnconditionalUpdate`); every built-in strategy served here allows it.
 pub fn allows_unconditional_update(def: &ResourceDef) -> bool {
-    !def.is_crd() && !(def.gr.group == "apiextensions.k8s.io" && def.gr.resource == "customresourcedefinitions")
+    let is_crd_resource = def.gr.group == "apiextensions.k8s.io" && def.gr.resource == "customresourcedefinitions";
+    !(def.is_crd() || is_crd_resource)
 }
 
 /// Kinds whose `AllowCreateOnUpdate` is true: a PUT to a missing object creates it (201).

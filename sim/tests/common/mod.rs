@@ -44,14 +44,11 @@ pub async fn start_with(config: SimConfig) -> TestSim {
     TestSim { sim, client }
 }
 
-/// A kube client for `sim` presenting `token` (none: no credentials).
+/// A kube client for `sim` presenting `token` (none: no credentials), trusting its CA.
 pub async fn client_as(sim: &Sim, token: Option<&str>) -> Client {
-    let mut config = Config::new(sim.url().parse().unwrap());
-    if let Some(token) = token {
-        let yaml = sim.kubeconfig().replace(sim.admin_token(), token);
-        let kubeconfig = kube::config::Kubeconfig::from_yaml(&yaml).unwrap();
-        config = Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await.unwrap();
-    }
+    let yaml = sim.kubeconfig_with_token(token.unwrap_or_default());
+    let kubeconfig = kube::config::Kubeconfig::from_yaml(&yaml).unwrap();
+    let config = Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await.unwrap();
     Client::try_from(config).unwrap()
 }
 
