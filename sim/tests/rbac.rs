@@ -382,3 +382,32 @@ async fn tokens_authenticate_their_users_and_bad_ones_are_unauthorized() {
     let (ok, _, stderr) = k.output(&["--token", runner.trim(), "get", "pods"]).await;
     assert!(!ok && stderr.contains("Unauthorized"), "{stderr}");
 }
+
+#[tokio::test]
+async fn aggregated_cluster_roles_follow_the_roles_they_select() {
+    let t = common::start().await;
+    let roles: kube::Api<k8s_openapi::api::rbac::v1::ClusterRole> = kube::Api::all(t.client.clone());
+    let role = |name: &str, labels: Value, body: Value| -> k8s_openapi::api::rbac::v1::ClusterRole {
+        let mut role = json!({"metadata": {"name": name, "labels": labels}});
+        role.as_object_mut().unwrap().extend(body.as_object().unwrap().clone());
+        serde_json::from_value(role).unwrap()
+    };
+    let selector = json!({"aggregationRule": {"clusterRoleSelectors": [{"matchLabels": {"team/aggregate": "true"}}]}});
+    roles.create(&Default::default(), &role("team", json!({}), selector)).await.unwrap();
+    let rule = |resource: &str| json!({"rules": [{"apiGroups": [""], "resources": [resource], "verbs": ["get"]}]});
+    roles.create(&Default::default(), &role("pods", json!({"team/aggregate": "true"}), rule("pods"))).await.unwrap();
+    roles
+        .create(&Default::default(), &role("secrets", json!({"team/aggregate": "true"}), rule("secrets")))
+        .await
+        .unwrap();
+    let resources = || async {
+        let team = roles.get("team").await.unwrap();
+        team.rules.unwrap_or_default().into_iter().flat_map(|r| r.resources.unwrap_or_default()).collect::<Vec<_>>()
+    };
+    wait_for(|| async { resources().await == ["pods", "secrets"] }).await.unwrap();
+    roles.delete("secrets", &Default::default()).await.unwrap();
+    wait_for(|| async { resources().await == ["pods"] }).await.unwrap();
+    let edit = json!({"rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]});
+    roles.patch("team", &Default::default(), &kube::api::Patch::Merge(edit)).await.unwrap();
+    wait_for(|| async { resources().await == ["pods"] }).await.unwrap();
+}
