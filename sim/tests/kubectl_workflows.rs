@@ -72,6 +72,8 @@ async fn kubectl_describe_shows_the_events_a_kube_recorder_wrote() {
     };
     recorder.publish(&event(EventType::Normal, "Loaded"), &reference).await.unwrap();
     recorder.publish(&event(EventType::Warning, "Refused"), &reference).await.unwrap();
+    // A repeat is a merge patch of `series` through events.k8s.io.
+    recorder.publish(&event(EventType::Warning, "Refused"), &reference).await.unwrap();
     let described = k.run(&["describe", "configmap", "c1"]).await;
     assert!(described.contains("Loaded") && described.contains("Loaded happened"), "{described}");
     assert!(described.contains("Warning") && described.contains("Refused"), "{described}");
@@ -83,6 +85,7 @@ async fn kubectl_describe_shows_the_events_a_kube_recorder_wrote() {
     assert_eq!(reasons, ["Refused"]);
     assert_eq!(warnings["items"][0]["involvedObject"]["name"], "c1");
     assert_eq!(warnings["items"][0]["reportingComponent"], "weft");
+    assert_eq!(warnings["items"][0]["series"]["count"], 2, "{}", warnings["items"][0]);
     let err = k.run_fails(&["get", "events", "--field-selector", "regarding.name=c1"]).await;
     assert!(err.contains("field label not supported: regarding.name"), "{err}");
     let v1 = k.json(&["get", "events.v1.events.k8s.io", "--field-selector", "regarding.name=c1"]).await;

@@ -411,3 +411,45 @@ async fn aggregated_cluster_roles_follow_the_roles_they_select() {
     roles.patch("team", &Default::default(), &kube::api::Patch::Merge(edit)).await.unwrap();
     wait_for(|| async { resources().await == ["pods"] }).await.unwrap();
 }
+
+#[tokio::test]
+async fn subject_access_reviews_answer_for_another_user_and_need_their_own_grant() {
+    let k = rbac_kubectl().await;
+    let review = |user: &str, namespace: &str, verb: &str| {
+        json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "spec": {"user": user, "groups": ["devs"],
+            "resourceAttributes": {"namespace": namespace, "verb": verb, "resource": "pods"}}})
+    };
+    let path = "/apis/authorization.k8s.io/v1/subjectaccessreviews";
+    let (status, body) =
+        k.t.raw(Method::POST, path, "application/json", &review("bob", "default", "list").to_string()).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(
+        body["status"],
+        json!({"allowed": true, "reason": "RBAC: allowed by RoleBinding \"pod-reader/default\" of Role \"pod-reader\" to User \"bob\""})
+    );
+    let (_, body) =
+        k.t.raw(Method::POST, path, "application/json", &review("bob", "default", "delete").to_string()).await;
+    assert_eq!(body["status"], json!({"allowed": false}));
+    let local = json!({"apiVersion": "authorization.k8s.io/v1", "kind": "LocalSubjectAccessReview", "metadata": {"namespace": "team"},
+        "spec": {"user": "bob", "groups": ["devs"], "resourceAttributes": {"namespace": "team", "verb": "get", "resource": "secrets"}}});
+    let local_path = "/apis/authorization.k8s.io/v1/namespaces/team/localsubjectaccessreviews";
+    let (status, body) = k.t.raw(Method::POST, local_path, "application/json", &local.to_string()).await;
+    assert_eq!((status, &body["status"]["allowed"]), (StatusCode::CREATED, &json!(true)), "{body}");
+    let (status, _) =
+        k.t.raw(
+            Method::POST,
+            path,
+            "application/json",
+            &json!({"spec": {"resourceAttributes": {"verb": "get"}}}).to_string(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a user or a group is required");
+    let bob = client_as(&k.t.sim, Some("bob-token")).await;
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri(path)
+        .header("Content-Type", "application/json")
+        .body(review("alice", "default", "get").to_string().into_bytes().into())
+        .unwrap();
+    assert_eq!(bob.send(request).await.unwrap().status(), StatusCode::FORBIDDEN, "creating one needs its own grant");
+}

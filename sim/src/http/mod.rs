@@ -256,18 +256,22 @@ async fn resource(
             let outcome = app.store.patch(&target, name, kind, patch, sub, &params::write_options(&q, headers)?)?;
             Ok(write_response(&target, &repr, &outcome))
         }
-        (Method::DELETE, Some(name)) => match app.store.delete(&target, name, &params::delete_options(&q, &body)?)? {
-            DeleteOutcome::Pending(obj) => Ok(json_response(StatusCode::OK, encode::object(&target, &repr, &obj), &[])),
-            DeleteOutcome::Deleted(obj) if strategy::returns_deleted_object(target.gr()) => {
-                Ok(json_response(StatusCode::OK, encode::object(&target, &repr, &obj), &[]))
+        (Method::DELETE, Some(name)) => {
+            match app.store.delete(&target, name, &params::delete_options(&q, &body, headers)?)? {
+                DeleteOutcome::Pending(obj) => {
+                    Ok(json_response(StatusCode::OK, encode::object(&target, &repr, &obj), &[]))
+                }
+                DeleteOutcome::Deleted(obj) if strategy::returns_deleted_object(target.gr()) => {
+                    Ok(json_response(StatusCode::OK, encode::object(&target, &repr, &obj), &[]))
+                }
+                DeleteOutcome::Deleted(obj) => {
+                    let status = deleted_status(&target.served_def().gr, name, object::uid(&obj));
+                    Ok(json_response(StatusCode::OK, encode::to_vec(&status), &[]))
+                }
             }
-            DeleteOutcome::Deleted(obj) => {
-                let status = deleted_status(&target.served_def().gr, name, object::uid(&obj));
-                Ok(json_response(StatusCode::OK, encode::to_vec(&status), &[]))
-            }
-        },
+        }
         (Method::DELETE, None) => {
-            let opts = params::delete_options(&q, &body)?;
+            let opts = params::delete_options(&q, &body, headers)?;
             let listed = app.store.list(&target, &params::list_options(&q, &target.served_def().gr)?)?;
             let mut deleted = Vec::new();
             for item in &listed.items {

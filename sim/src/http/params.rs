@@ -99,16 +99,19 @@ pub fn write_options(q: &Query, headers: &HeaderMap) -> Result<WriteOptions> {
     })
 }
 
-/// DeleteOptions from the query and the (optional) JSON body.
-pub fn delete_options(q: &Query, body: &Bytes) -> Result<DeleteOptions> {
+/// DeleteOptions from the query and the (optional) JSON or protobuf body.
+pub fn delete_options(q: &Query, body: &Bytes, headers: &HeaderMap) -> Result<DeleteOptions> {
     let mut opts = DeleteOptions {
         dry_run: dry_run(q)?,
         propagation: q.get("propagationPolicy").cloned(),
         ..DeleteOptions::default()
     };
     if !body.is_empty() {
-        let parsed: Value =
-            serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("invalid DeleteOptions: {e}")))?;
+        let parsed: Value = if content_type(headers).contains("protobuf") {
+            decode(body, headers)?
+        } else {
+            serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("invalid DeleteOptions: {e}")))?
+        };
         if let Some(p) = parsed.get("propagationPolicy").and_then(Value::as_str) {
             opts.propagation = Some(p.to_owned());
         }

@@ -80,3 +80,13 @@ fn malformed_and_unsupported_bodies_are_errors() {
     let body = b"k8s\0\x0a\x18\x0a\x0eexample.com/v1\x12\x06Widget";
     assert!(matches!(decode(body), Err(ProtobufError::UnsupportedKind(_))));
 }
+
+#[test]
+fn delete_options_from_a_typed_client_decode() {
+    // typeMeta {apiVersion: "v1", kind: "DeleteOptions"}, raw {gracePeriodSeconds: 0, propagationPolicy: "Foreground"}
+    let body = b"k8s\0\x0a\x13\x0a\x02v1\x12\x0dDeleteOptions\x12\x0e\x08\x00\x22\x0aForeground";
+    assert_eq!(
+        decode(body).unwrap(),
+        json!({"gracePeriodSeconds": 0, "propagationPolicy": "Foreground", "apiVersion": "v1", "kind": "DeleteOptions"})
+    );
+}
