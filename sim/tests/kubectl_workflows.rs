@@ -123,7 +123,11 @@ async fn kubectl_create_generators_send_protobuf_for_every_kind() {
     );
     let secret = k.json(&["get", "secret", "s"]).await;
     assert_eq!(secret["type"], "Opaque");
-    assert_eq!(k.json(&["get", "job", "once"]).await["spec"]["backoffLimit"], 6);
+    let job = k.json(&["get", "job", "once"]).await;
+    assert_eq!(job["spec"]["backoffLimit"], 6);
+    let uid = job["metadata"]["uid"].as_str().unwrap();
+    assert_eq!(job["spec"]["selector"]["matchLabels"]["batch.kubernetes.io/controller-uid"], uid);
+    assert_eq!(job["spec"]["template"]["metadata"]["labels"]["job-name"], "once");
 }
 
 #[tokio::test]

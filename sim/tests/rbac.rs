@@ -453,3 +453,13 @@ async fn subject_access_reviews_answer_for_another_user_and_need_their_own_grant
         .unwrap();
     assert_eq!(bob.send(request).await.unwrap().status(), StatusCode::FORBIDDEN, "creating one needs its own grant");
 }
+
+#[tokio::test]
+async fn a_binding_cannot_change_the_role_it_grants() {
+    let k = rbac_kubectl().await;
+    let patch = json!({"roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"}});
+    let binding = "/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings/pod-reader";
+    let (status, body) = k.t.raw(Method::PATCH, binding, "application/merge-patch+json", &patch.to_string()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "roleRef is immutable: {body}");
+    assert!(body["message"].as_str().unwrap().ends_with("cannot change roleRef"), "{body}");
+}

@@ -121,6 +121,9 @@ pub fn apply(state: &State, kind: &str, obj: &mut Value, old: Option<&Value>) ->
                     _ => workloads::cron_job(spec),
                 }
             }
+            if creating && kind == "Job" {
+                workloads::job_selector(obj);
+            }
             if creating && obj.get("status").is_none() {
                 obj["status"] = json!({});
             }

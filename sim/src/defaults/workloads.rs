@@ -84,3 +84,27 @@ pub fn cron_job(spec: &mut Map<String, Value>) {
         job(job_spec);
     }
 }
+
+/// A new Job's generated selector and pod labels (the Job strategy), unless it sets
+/// `manualSelector`.
+pub fn job_selector(job: &mut Value) {
+    if job.pointer("/spec/manualSelector").and_then(Value::as_bool) == Some(true) {
+        return;
+    }
+    let uid = crate::object::uid(job).to_owned();
+    let name = crate::object::name(job).to_owned();
+    let Some(spec) = job.get_mut("spec").and_then(Value::as_object_mut) else { return };
+    spec.insert("selector".into(), json!({"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}));
+    let template = spec.entry("template").or_insert_with(|| json!({}));
+    let labels = crate::object::meta_mut(template).entry("labels").or_insert_with(|| json!({}));
+    if let Some(labels) = labels.as_object_mut() {
+        for (key, value) in [
+            ("batch.kubernetes.io/controller-uid", &uid),
+            ("batch.kubernetes.io/job-name", &name),
+            ("controller-uid", &uid),
+            ("job-name", &name),
+        ] {
+            labels.insert(key.into(), json!(value));
+        }
+    }
+}

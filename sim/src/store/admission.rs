@@ -74,6 +74,23 @@ pub fn admit(
         }
     }
     if let Some(old) = old
+        && matches!(target.def.kind.as_str(), "RoleBinding" | "ClusterRoleBinding")
+        && old.get("roleRef") != obj.get("roleRef")
+    {
+        let text =
+            |f: &str| obj.pointer(&format!("/roleRef/{f}")).and_then(Value::as_str).unwrap_or_default().to_owned();
+        causes.push(Cause::new(
+            "FieldValueInvalid",
+            "roleRef",
+            format!(
+                "Invalid value: rbac.RoleRef{{APIGroup:{:?}, Kind:{:?}, Name:{:?}}}: cannot change roleRef",
+                text("apiGroup"),
+                text("kind"),
+                text("name")
+            ),
+        ));
+    }
+    if let Some(old) = old
         && object::is_deleting(old)
     {
         let before = object::finalizers(old);
