@@ -9,186 +9,66 @@ pub const INITIAL_NAMESPACES: [&str; 4] = ["default", "kube-system", "kube-publi
 /// Namespaces a real server refuses to delete.
 pub const UNDELETABLE_NAMESPACES: [&str; 3] = ["default", "kube-system", "kube-public"];
 
-struct Builtin {
-    group: &'static str,
-    version: &'static str,
-    resource: &'static str,
-    kind: &'static str,
-    short_names: &'static [&'static str],
-    namespaced: bool,
-    status: bool,
-    generation: bool,
-    columns: &'static [(&'static str, &'static str, &'static str)],
-}
-
-/// `Builtin` in one line: group, version, resource, kind, short names, namespaced, has a status
-/// subresource, tracks generation, printer columns.
-#[allow(clippy::too_many_arguments)]
-const fn b(
-    group: &'static str,
-    version: &'static str,
-    resource: &'static str,
-    kind: &'static str,
-    short_names: &'static [&'static str],
-    namespaced: bool,
-    status: bool,
-    generation: bool,
-    columns: &'static [(&'static str, &'static str, &'static str)],
-) -> Builtin {
-    Builtin { group, version, resource, kind, short_names, namespaced, status, generation, columns }
-}
+/// One built-in resource: group, version, resource, kind, short names, namespaced, has a status
+/// subresource, tracks generation, printer columns `(name, type, JSONPath)`.
+struct Builtin(
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    bool,
+    bool,
+    bool,
+    &'static [(&'static str, &'static str, &'static str)],
+);
 
 const RBAC: &str = "rbac.authorization.k8s.io";
 
+#[rustfmt::skip]
 const BUILTINS: &[Builtin] = &[
-    b("", "v1", "namespaces", "Namespace", &["ns"], false, true, false, &[("Status", "string", ".status.phase")]),
-    b("", "v1", "configmaps", "ConfigMap", &["cm"], true, false, false, &[]),
-    b("", "v1", "secrets", "Secret", &[], true, false, false, &[("Type", "string", ".type")]),
-    b(
-        "",
-        "v1",
-        "services",
-        "Service",
-        &["svc"],
-        true,
-        true,
-        false,
-        &[("Type", "string", ".spec.type"), ("Cluster-IP", "string", ".spec.clusterIP")],
-    ),
-    b("", "v1", "serviceaccounts", "ServiceAccount", &["sa"], true, false, false, &[]),
-    b(
-        "",
-        "v1",
-        "pods",
-        "Pod",
-        &["po"],
-        true,
-        true,
-        true,
-        &[("Status", "string", ".status.phase"), ("Node", "string", ".spec.nodeName")],
-    ),
-    b(
-        "",
-        "v1",
-        "events",
-        "Event",
-        &["ev"],
-        true,
-        false,
-        false,
-        &[
-            ("Type", "string", ".type"),
-            ("Reason", "string", ".reason"),
-            ("Object", "string", ".involvedObject.name"),
-            ("Message", "string", ".message"),
-        ],
-    ),
-    b("", "v1", "endpoints", "Endpoints", &["ep"], true, false, false, &[]),
-    b(
-        "",
-        "v1",
-        "persistentvolumeclaims",
-        "PersistentVolumeClaim",
-        &["pvc"],
-        true,
-        true,
-        false,
-        &[("Status", "string", ".status.phase")],
-    ),
-    b(
-        "",
-        "v1",
-        "persistentvolumes",
-        "PersistentVolume",
-        &["pv"],
-        false,
-        true,
-        false,
-        &[("Status", "string", ".status.phase")],
-    ),
-    b("", "v1", "replicationcontrollers", "ReplicationController", &["rc"], true, true, true, &[]),
-    b(
-        "events.k8s.io",
-        "v1",
-        "events",
-        "Event",
-        &["ev"],
-        true,
-        false,
-        false,
-        &[("Type", "string", ".type"), ("Reason", "string", ".reason"), ("Note", "string", ".note")],
-    ),
-    b(
-        "coordination.k8s.io",
-        "v1",
-        "leases",
-        "Lease",
-        &[],
-        true,
-        false,
-        false,
-        &[("Holder", "string", ".spec.holderIdentity")],
-    ),
-    b(
-        "apps",
-        "v1",
-        "deployments",
-        "Deployment",
-        &["deploy"],
-        true,
-        true,
-        true,
-        &[
-            ("Replicas", "integer", ".spec.replicas"),
-            ("Up-to-date", "integer", ".status.updatedReplicas"),
-            ("Available", "integer", ".status.availableReplicas"),
-        ],
-    ),
-    b(
-        "apps",
-        "v1",
-        "replicasets",
-        "ReplicaSet",
-        &["rs"],
-        true,
-        true,
-        true,
-        &[
-            ("Desired", "integer", ".spec.replicas"),
-            ("Current", "integer", ".status.replicas"),
-            ("Ready", "integer", ".status.readyReplicas"),
-        ],
-    ),
-    b("apps", "v1", "statefulsets", "StatefulSet", &["sts"], true, true, true, &[]),
-    b("apps", "v1", "daemonsets", "DaemonSet", &["ds"], true, true, true, &[]),
-    b("batch", "v1", "jobs", "Job", &[], true, true, true, &[]),
-    b("batch", "v1", "cronjobs", "CronJob", &["cj"], true, true, true, &[("Schedule", "string", ".spec.schedule")]),
-    b("networking.k8s.io", "v1", "ingresses", "Ingress", &["ing"], true, true, true, &[]),
-    b(RBAC, "v1", "roles", "Role", &[], true, false, false, &[]),
-    b(RBAC, "v1", "rolebindings", "RoleBinding", &[], true, false, false, &[("Role", "string", ".roleRef.name")]),
-    b(RBAC, "v1", "clusterroles", "ClusterRole", &[], false, false, false, &[]),
-    b(
-        RBAC,
-        "v1",
-        "clusterrolebindings",
-        "ClusterRoleBinding",
-        &[],
-        false,
-        false,
-        false,
-        &[("Role", "string", ".roleRef.name")],
-    ),
-    b(
-        "apiextensions.k8s.io",
-        "v1",
-        "customresourcedefinitions",
-        "CustomResourceDefinition",
-        &["crd", "crds"],
-        false,
-        true,
-        true,
-        &[],
-    ),
+    Builtin("", "v1", "namespaces", "Namespace", &["ns"], false, true, false, &[("Status", "string", ".status.phase")]),
+    Builtin("", "v1", "configmaps", "ConfigMap", &["cm"], true, false, false, &[]),
+    Builtin("", "v1", "secrets", "Secret", &[], true, false, false, &[("Type", "string", ".type")]),
+    Builtin("", "v1", "services", "Service", &["svc"], true, true, false,
+        &[("Type", "string", ".spec.type"), ("Cluster-IP", "string", ".spec.clusterIP")]),
+    Builtin("", "v1", "serviceaccounts", "ServiceAccount", &["sa"], true, false, false, &[]),
+    Builtin("", "v1", "pods", "Pod", &["po"], true, true, true,
+        &[("Status", "string", ".status.phase"), ("Node", "string", ".spec.nodeName")]),
+    Builtin("", "v1", "events", "Event", &["ev"], true, false, false, &[
+        ("Type", "string", ".type"), ("Reason", "string", ".reason"),
+        ("Object", "string", ".involvedObject.name"), ("Message", "string", ".message"),
+    ]),
+    Builtin("", "v1", "endpoints", "Endpoints", &["ep"], true, false, false, &[]),
+    Builtin("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", &["pvc"], true, true, false,
+        &[("Status", "string", ".status.phase")]),
+    Builtin("", "v1", "persistentvolumes", "PersistentVolume", &["pv"], false, true, false,
+        &[("Status", "string", ".status.phase")]),
+    Builtin("", "v1", "replicationcontrollers", "ReplicationController", &["rc"], true, true, true, &[]),
+    Builtin("events.k8s.io", "v1", "events", "Event", &["ev"], true, false, false,
+        &[("Type", "string", ".type"), ("Reason", "string", ".reason"), ("Note", "string", ".note")]),
+    Builtin("coordination.k8s.io", "v1", "leases", "Lease", &[], true, false, false,
+        &[("Holder", "string", ".spec.holderIdentity")]),
+    Builtin("apps", "v1", "deployments", "Deployment", &["deploy"], true, true, true, &[
+        ("Replicas", "integer", ".spec.replicas"), ("Up-to-date", "integer", ".status.updatedReplicas"),
+        ("Available", "integer", ".status.availableReplicas"),
+    ]),
+    Builtin("apps", "v1", "replicasets", "ReplicaSet", &["rs"], true, true, true, &[
+        ("Desired", "integer", ".spec.replicas"), ("Current", "integer", ".status.replicas"),
+        ("Ready", "integer", ".status.readyReplicas"),
+    ]),
+    Builtin("apps", "v1", "statefulsets", "StatefulSet", &["sts"], true, true, true, &[]),
+    Builtin("apps", "v1", "daemonsets", "DaemonSet", &["ds"], true, true, true, &[]),
+    Builtin("batch", "v1", "jobs", "Job", &[], true, true, true, &[]),
+    Builtin("batch", "v1", "cronjobs", "CronJob", &["cj"], true, true, true, &[("Schedule", "string", ".spec.schedule")]),
+    Builtin("networking.k8s.io", "v1", "ingresses", "Ingress", &["ing"], true, true, true, &[]),
+    Builtin(RBAC, "v1", "roles", "Role", &[], true, false, false, &[]),
+    Builtin(RBAC, "v1", "rolebindings", "RoleBinding", &[], true, false, false, &[("Role", "string", ".roleRef.name")]),
+    Builtin(RBAC, "v1", "clusterroles", "ClusterRole", &[], false, false, false, &[]),
+    Builtin(RBAC, "v1", "clusterrolebindings", "ClusterRoleBinding", &[], false, false, false,
+        &[("Role", "string", ".roleRef.name")]),
+    Builtin("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", &["crd", "crds"],
+        false, true, true, &[]),
 ];
 
 /// The resources in the `all` category (`kubectl get all`).
@@ -210,24 +90,24 @@ pub fn builtin_defs() -> Vec<ResourceDef> {
 }
 
 fn to_def(b: &Builtin) -> ResourceDef {
-    let scale = matches!(b.resource, "deployments" | "replicasets" | "statefulsets").then(|| ScalePaths {
+    let Builtin(group, version, resource, kind, short_names, namespaced, status, generation, columns) = *b;
+    let scale = matches!(resource, "deployments" | "replicasets" | "statefulsets").then(|| ScalePaths {
         spec_replicas: ".spec.replicas".into(),
         status_replicas: ".status.replicas".into(),
         label_selector: Some(".spec.selector".into()),
     });
     ResourceDef {
-        gr: GroupResource::new(b.group, b.resource),
-        kind: b.kind.into(),
-        list_kind: format!("{}List", b.kind),
-        singular: b.kind.to_lowercase(),
-        short_names: b.short_names.iter().map(|s| (*s).to_owned()).collect(),
-        categories: if CATEGORY_ALL.contains(&b.resource) { vec!["all".into()] } else { Vec::new() },
-        namespaced: b.namespaced,
+        gr: GroupResource::new(group, resource),
+        kind: kind.into(),
+        list_kind: format!("{kind}List"),
+        singular: kind.to_lowercase(),
+        short_names: short_names.iter().map(|s| (*s).to_owned()).collect(),
+        categories: if CATEGORY_ALL.contains(&resource) { vec!["all".into()] } else { Vec::new() },
+        namespaced,
         versions: vec![VersionDef {
-            name: b.version.into(),
+            name: version.into(),
             schema: None,
-            printer_columns: b
-                .columns
+            printer_columns: columns
                 .iter()
                 .map(|(name, type_, path)| PrinterColumn {
                     name: (*name).into(),
@@ -238,10 +118,10 @@ fn to_def(b: &Builtin) -> ResourceDef {
                     priority: 0,
                 })
                 .collect(),
-            status_subresource: b.status,
+            status_subresource: status,
             scale,
         }],
-        tracks_generation: b.generation,
+        tracks_generation: generation,
         origin: Origin::Builtin,
         terminating: false,
     }

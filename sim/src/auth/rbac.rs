@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use super::{Attributes, UserInfo};
-use crate::object;
+use crate::object::{self, strings};
 use crate::registry::GroupResource;
 use crate::store::{ObjectKey, State};
 
@@ -108,13 +108,6 @@ fn applies_to(binding: &Value, binding_ns: &str, user: &UserInfo) -> Option<Stri
         };
         matches.then(|| format!("{kind} {shown:?}"))
     })
-}
-
-fn strings(rule: &Value, field: &str) -> Vec<String> {
-    rule.get(field)
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
-        .unwrap_or_default()
 }
 
 /// `RuleAllows`: whether one PolicyRule covers the request.

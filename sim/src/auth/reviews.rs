@@ -11,6 +11,7 @@ use super::authz::{Decision, authorize};
 use super::rbac::visit_rules;
 use super::{Attributes, Authenticator, AuthorizationMode, UserInfo};
 use crate::error::{ApiError, Cause, Result};
+use crate::object;
 use crate::store::Store;
 
 /// `(group, resource, kind, namespaced)` of every review resource, all at version v1.
@@ -157,14 +158,7 @@ impl Reviewer<'_> {
 
     fn token(&self, spec: &Value) -> Value {
         let token = spec.get("token").and_then(Value::as_str).unwrap_or_default();
-        let audiences: Vec<String> = spec
-            .get("audiences")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .map(str::to_owned)
-            .collect();
+        let audiences = object::strings(spec, "audiences");
         match self.authenticator.user_for_token(token, self.store, &audiences) {
             Some(user) => {
                 let shown = if audiences.is_empty() { vec![super::jwt::ISSUER.to_owned()] } else { audiences };
@@ -177,33 +171,19 @@ impl Reviewer<'_> {
 
 /// The user a (Local)SubjectAccessReview asks about.
 fn subject(kind: &str, spec: &Value) -> Result<UserInfo> {
-    let strings = |f: &str| -> Vec<String> {
-        spec.get(f)
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .map(str::to_owned)
-            .collect()
-    };
+    let extra = spec.get("extra").cloned().unwrap_or_default();
+    let keys = extra.as_object().map(|m| m.keys().cloned().collect::<Vec<_>>()).unwrap_or_default();
     let user = UserInfo {
         name: spec.get("user").and_then(Value::as_str).unwrap_or_default().to_owned(),
         uid: spec.get("uid").and_then(Value::as_str).unwrap_or_default().to_owned(),
-        groups: strings("groups"),
-        extra: spec
-            .get("extra")
-            .and_then(Value::as_object)
-            .map(|m| {
-                m.iter()
-                    .map(|(k, v)| {
-                        (
-                            k.clone(),
-                            v.as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_owned).collect(),
-                        )
-                    })
-                    .collect::<BTreeMap<_, _>>()
+        groups: object::strings(spec, "groups"),
+        extra: keys
+            .into_iter()
+            .map(|k| {
+                let values = object::strings(&extra, &k);
+                (k, values)
             })
-            .unwrap_or_default(),
+            .collect::<BTreeMap<_, _>>(),
     };
     if user.name.is_empty() && user.groups.is_empty() {
         return Err(invalid(

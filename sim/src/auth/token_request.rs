@@ -68,14 +68,7 @@ pub fn create_token(
             format!("Invalid value: {expiration}: may not specify a duration larger than 2^32 seconds"),
         ));
     }
-    let mut audiences: Vec<String> = spec
-        .get("audiences")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .map(str::to_owned)
-        .collect();
+    let mut audiences = object::strings(&spec, "audiences");
     if audiences.is_empty() {
         audiences.push(ISSUER.to_owned());
     }

@@ -41,22 +41,15 @@ impl Kubectl {
 
     /// Runs kubectl and returns stdout; panics with stderr when it fails.
     pub async fn run(&self, args: &[&str]) -> String {
-        let out = tokio::time::timeout(Duration::from_secs(60), self.command(args).output())
-            .await
-            .expect("kubectl hung")
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "kubectl {args:?} failed: {stderr}");
-        String::from_utf8(out.stdout).unwrap()
+        let (ok, stdout, stderr) = self.output(args).await;
+        assert!(ok, "kubectl {args:?} failed: {stderr}");
+        stdout
     }
 
     pub async fn run_fails(&self, args: &[&str]) -> String {
-        let out = tokio::time::timeout(Duration::from_secs(60), self.command(args).output())
-            .await
-            .expect("kubectl hung")
-            .unwrap();
-        assert!(!out.status.success(), "kubectl {args:?} should fail");
-        String::from_utf8_lossy(&out.stderr).into_owned()
+        let (ok, _, stderr) = self.output(args).await;
+        assert!(!ok, "kubectl {args:?} should fail");
+        stderr
     }
 
     pub async fn json(&self, args: &[&str]) -> Value {
