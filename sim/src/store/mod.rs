@@ -6,9 +6,11 @@
 //! watch can subscribe atomically with reading its starting point.
 
 mod admission;
+mod commit;
 mod delete;
 mod read;
 mod scale;
+mod target;
 mod watch;
 mod write;
 
@@ -21,19 +23,20 @@ use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
 
 pub use admission::FieldValidation;
+pub(crate) use commit::{Tracking, finish_update};
 pub use delete::{DeleteOptions, DeleteOutcome};
 pub(crate) use delete::{FOREGROUND_FINALIZER, ORPHAN_FINALIZER, delete_locked};
 pub use read::{ListOptions, ListResult};
 pub use scale::ScaleWrite;
+pub use target::Target;
 pub use watch::visible;
 pub use watch::{WatchOptions, WatchStart};
 pub use write::{PatchKind, WriteOptions, WriteOutcome};
-pub(crate) use write::{Tracking, finish_update};
 
 use crate::builtins;
 use crate::error::{ApiError, Result};
 use crate::object;
-use crate::registry::{GroupResource, Registry, ResourceDef};
+use crate::registry::{GroupResource, Registry};
 
 /// Identifies an object within one resource type; `namespace` is empty for cluster-scoped kinds.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -93,72 +96,6 @@ pub struct StoreConfig {
 impl Default for StoreConfig {
     fn default() -> Self {
         Self { history_capacity: 10_000, fanout_capacity: 4_096 }
-    }
-}
-
-/// The resource a request addresses, resolved against the registry.
-#[derive(Clone, Debug)]
-pub struct Target {
-    /// The stored resource.
-    pub def: Arc<ResourceDef>,
-    pub version: String,
-    pub namespace: Option<String>,
-    /// The resource the request named, when it is another API's view of `def` (events.k8s.io/v1
-    /// Events are core/v1 Events).
-    pub view: Option<Arc<ResourceDef>>,
-}
-
-impl Target {
-    pub fn new(def: Arc<ResourceDef>, version: &str, namespace: Option<&str>) -> Self {
-        Self {
-            namespace: namespace.filter(|_| def.namespaced).map(str::to_owned),
-            def,
-            version: version.to_owned(),
-            view: None,
-        }
-    }
-
-    pub fn gr(&self) -> &GroupResource {
-        &self.def.gr
-    }
-
-    /// The resource as the client addressed it.
-    pub fn served_def(&self) -> &Arc<ResourceDef> {
-        self.view.as_ref().unwrap_or(&self.def)
-    }
-
-    /// The apiVersion objects are served with.
-    pub fn served_api_version(&self) -> String {
-        self.served_def().api_version(&self.version)
-    }
-
-    /// A stored object as the client sees it.
-    pub fn to_served(&self, stored: &Value) -> Value {
-        match &self.view {
-            Some(_) => crate::events::to_events_v1(stored),
-            None => stored.clone(),
-        }
-    }
-
-    /// A client's object in its stored shape.
-    pub fn to_stored(&self, served: Value) -> Value {
-        match &self.view {
-            Some(_) => crate::events::to_core(&served),
-            None => served,
-        }
-    }
-
-    pub fn api_version(&self) -> String {
-        self.def.api_version(&self.version)
-    }
-
-    pub fn key(&self, name: &str) -> ObjectKey {
-        ObjectKey::new(self.namespace.as_deref(), name)
-    }
-
-    /// The structural schema of the requested version (CRDs only).
-    pub fn schema(&self) -> Option<&Value> {
-        self.def.version(&self.version).and_then(|v| v.schema.as_ref())
     }
 }
 

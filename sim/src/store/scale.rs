@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::write::{Tracking, finish_update};
+use super::commit::{Tracking, finish_update};
 use super::{Store, Target, WriteOptions};
 use crate::error::{ApiError, Cause, Result};
 use crate::object;
