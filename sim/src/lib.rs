@@ -28,7 +28,8 @@
 //! does ([`auth`]): the kubeconfig it writes carries an admin token (`system:masters`),
 //! [`AuthConfig::static_tokens`] are kube-apiserver's `--token-auth-file` entries, ServiceAccount
 //! tokens come from the TokenRequest API (`kubectl create token`, [`Sim::service_account_token`]),
-//! and RBAC is evaluated over the stored Roles and bindings with the bootstrap roles seeded.
+//! and RBAC is evaluated over the stored Roles and bindings with the bootstrap roles seeded, and
+//! a user may grant only what it holds (or may `escalate` or `bind`).
 //! kubectl sends tokens only over TLS, so set [`SimConfig::tls`] too; [`Sim::kubeconfig_with_token`]
 //! writes a kubeconfig for another identity.
 //!
@@ -49,10 +50,9 @@
 //!   authenticators or legacy Secret-based ServiceAccount tokens. ServiceAccount tokens are JWTs
 //!   with kube-apiserver's claims, signed with HS256 under a key made at start (no JWKS or issuer
 //!   discovery). Without RBAC, a request without credentials acts as the admin.
-//! - Authorization is `system:masters` then RBAC; no Node or webhook authorizer, no admission
-//!   webhooks. RBAC's escalation checks on writes of Roles and bindings (the `escalate` and
-//!   `bind` verbs) are not enforced, and denial reasons lack the union authorizer's
-//!   per-authorizer prefix.
+//! - Authorization is `system:masters` then RBAC (with its escalation checks on writes of Roles
+//!   and bindings); no Node or webhook authorizer, no admission webhooks. Denial reasons lack the
+//!   union authorizer's per-authorizer prefix.
 //! - Admission: the defaults of the ServiceAccount (including the token volume), Priority and
 //!   DefaultTolerationSeconds plugins and namespace lifecycle are applied; LimitRanger,
 //!   ResourceQuota and Pod Security are not.

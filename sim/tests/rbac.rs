@@ -356,3 +356,42 @@ async fn a_binding_cannot_change_the_role_it_grants() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "roleRef is immutable: {body}");
     assert!(body["message"].as_str().unwrap().ends_with("cannot change roleRef"), "{body}");
 }
+
+#[tokio::test]
+async fn a_user_may_grant_only_what_it_holds_unless_it_may_escalate_or_bind() {
+    let k = rbac_kubectl().await;
+    let writer = r#"
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: rbac-writer, namespace: default}
+rules:
+- {apiGroups: [rbac.authorization.k8s.io], resources: [roles, rolebindings], verbs: [create, get, update, patch]}
+- {apiGroups: [rbac.authorization.k8s.io], resources: [clusterroles], resourceNames: [view], verbs: [bind]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: rbac-writer, namespace: default}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: rbac-writer}
+subjects: [{kind: User, name: bob}]
+"#;
+    k.run(&["apply", "-f", &k.write_file("writer.yaml", writer)]).await;
+    let bob = |args: &[&'static str]| -> Vec<&'static str> { [&["--token", "bob-token"][..], args].concat() };
+    assert!(
+        k.output(&bob(&["create", "role", "mine", "--verb=get", "--resource=pods"])).await.0,
+        "bob holds get on pods"
+    );
+    let (ok, _, stderr) = k.output(&bob(&["create", "role", "more", "--verb=delete", "--resource=secrets"])).await;
+    assert!(!ok, "bob does not hold delete on secrets");
+    assert!(
+        stderr.contains("roles.rbac.authorization.k8s.io \"more\" is forbidden: user \"bob\" (groups=[\"devs\" \"system:authenticated\"]) is attempting to grant RBAC permissions not currently held:\n{APIGroups:[\"\"], Resources:[\"secrets\"], Verbs:[\"delete\"]}"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) =
+        k.output(&bob(&["create", "rolebinding", "admin", "--clusterrole=cluster-admin", "--user=bob"])).await;
+    assert!(!ok && stderr.contains("is attempting to grant RBAC permissions not currently held"), "{stderr}");
+    assert!(k.output(&bob(&["create", "rolebinding", "again", "--role=pod-reader", "--user=alice"])).await.0);
+    assert!(
+        k.output(&bob(&["create", "rolebinding", "viewers", "--clusterrole=view", "--user=alice"])).await.0,
+        "bob may bind view"
+    );
+}

@@ -5,9 +5,10 @@
 //! kube-apiserver's token file format, ServiceAccount tokens from the TokenRequest API), may
 //! impersonate another user (`impersonation`), and is then described by the real method + path →
 //! verb mapping (`request_info`) and authorized (`authz`: `system:masters`, then RBAC over the
-//! stored Roles and bindings, `rbac`). The bootstrap ClusterRoles and bindings a cluster starts
-//! with (`bootstrap`), aggregated ClusterRoles (`aggregation`), the access and token reviews
-//! (`reviews`) and TokenRequest (`token_request`) complete it.
+//! stored Roles and bindings, `rbac`). Writes of RBAC objects grant no more than their writer holds
+//! (`escalation`). The bootstrap ClusterRoles and bindings a cluster starts with (`bootstrap`),
+//! aggregated ClusterRoles (`aggregation`), the access and token reviews (`reviews`) and
+//! TokenRequest (`token_request`) complete it.
 //!
 //! With [`AuthorizationMode::AlwaysAllow`] (the default) tokens are still authenticated, a
 //! request without credentials is the admin, and everything is allowed.
@@ -16,6 +17,7 @@ pub(crate) mod aggregation;
 mod authn;
 pub(crate) mod authz;
 pub(crate) mod bootstrap;
+pub(crate) mod escalation;
 mod impersonation;
 mod jwt;
 mod rbac;

@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::{self, Attributes, Authenticator, AuthorizationMode, UserInfo, reviews, token_request};
 use crate::error::{ApiError, Result, deleted_status};
 use crate::faults::Faults;
-use crate::store::{DeleteOutcome, ScaleWrite, Store, Target, WriteOutcome};
+use crate::store::{DeleteOutcome, ScaleWrite, Store, Target, WriteOptions, WriteOutcome};
 use crate::{discovery, object, openapi, strategy};
 use encode::Representation;
 use route::{ResourcePath, Route};
@@ -242,18 +242,21 @@ async fn resource(
         }
         (Method::POST, None) => {
             let obj = params::decode(&body, headers)?;
-            let outcome = app.store.create(&target, obj, &params::write_options(&q, headers)?)?;
+            let write = |opts: &WriteOptions| app.store.create(&target, obj.clone(), opts);
+            let outcome = guarded(app, user, &target, &params::write_options(&q, headers)?, write)?;
             Ok(write_response(&target, &repr, &outcome))
         }
         (Method::PUT, Some(name)) => {
             let obj = params::decode(&body, headers)?;
-            let outcome = app.store.update(&target, name, obj, sub, &params::write_options(&q, headers)?)?;
+            let write = |opts: &WriteOptions| app.store.update(&target, name, obj.clone(), sub, opts);
+            let outcome = guarded(app, user, &target, &params::write_options(&q, headers)?, write)?;
             Ok(write_response(&target, &repr, &outcome))
         }
         (Method::PATCH, Some(name)) => {
             let kind = params::patch_kind(headers)?;
             let patch = params::decode(&body, headers)?;
-            let outcome = app.store.patch(&target, name, kind, patch, sub, &params::write_options(&q, headers)?)?;
+            let write = |opts: &WriteOptions| app.store.patch(&target, name, kind, patch.clone(), sub, opts);
+            let outcome = guarded(app, user, &target, &params::write_options(&q, headers)?, write)?;
             Ok(write_response(&target, &repr, &outcome))
         }
         (Method::DELETE, Some(name)) => {
@@ -290,6 +293,22 @@ async fn resource(
             "the server does not allow this method on the requested resource ({method})"
         ))),
     }
+}
+
+/// Runs `write`; for an RBAC object written under RBAC by someone outside `system:masters`, first
+/// as a dry run, so the object it would store passes the escalation check.
+fn guarded(
+    app: &AppState,
+    user: &UserInfo,
+    target: &Target,
+    opts: &WriteOptions,
+    write: impl Fn(&WriteOptions) -> Result<WriteOutcome>,
+) -> Result<WriteOutcome> {
+    if auth::escalation::applies(app.mode, user, target.gr()) {
+        let would_be = write(&WriteOptions { dry_run: true, ..opts.clone() })?;
+        auth::escalation::check(&app.store.lock(), user, target.gr(), &would_be.object)?;
+    }
+    write(opts)
 }
 
 fn write_response(target: &Target, repr: &Representation, outcome: &WriteOutcome) -> Response {
