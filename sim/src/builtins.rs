@@ -29,12 +29,15 @@ const RBAC: &str = "rbac.authorization.k8s.io";
 const BUILTINS: &[Builtin] = &[
     Builtin("", "v1", "namespaces", "Namespace", &["ns"], false, true, false, &[("Status", "string", ".status.phase")]),
     Builtin("", "v1", "configmaps", "ConfigMap", &["cm"], true, false, false, &[]),
-    Builtin("", "v1", "secrets", "Secret", &[], true, false, false, &[("Type", "string", ".type")]),
-    Builtin("", "v1", "services", "Service", &["svc"], true, true, false,
-        &[("Type", "string", ".spec.type"), ("Cluster-IP", "string", ".spec.clusterIP")]),
-    Builtin("", "v1", "serviceaccounts", "ServiceAccount", &["sa"], true, false, false, &[]),
-    Builtin("", "v1", "pods", "Pod", &["po"], true, true, true,
-        &[("Status", "string", ".status.phase"), ("Node", "string", ".spec.nodeName")]),
+    Builtin("", "v1", "secrets", "Secret", &[], true, false, false, &[("Type", "string", ".type"), ("Data", "integer", "=data")]),
+    Builtin("", "v1", "services", "Service", &["svc"], true, true, false, &[
+        ("Type", "string", ".spec.type"), ("Cluster-IP", "string", ".spec.clusterIP"),
+        ("External-IP", "string", "=external-ips"), ("Port(s)", "string", "=service-ports"),
+    ]),
+    Builtin("", "v1", "serviceaccounts", "ServiceAccount", &["sa"], true, false, false, &[("Secrets", "integer", "=secrets")]),
+    Builtin("", "v1", "pods", "Pod", &["po"], true, true, true, &[
+        ("Ready", "string", "=pod-ready"), ("Status", "string", ".status.phase"), ("Restarts", "integer", "=restarts"),
+    ]),
     Builtin("", "v1", "events", "Event", &["ev"], true, false, false, &[
         ("Type", "string", ".type"), ("Reason", "string", ".reason"),
         ("Object", "string", ".involvedObject.name"), ("Message", "string", ".message"),
@@ -50,8 +53,7 @@ const BUILTINS: &[Builtin] = &[
     Builtin("coordination.k8s.io", "v1", "leases", "Lease", &[], true, false, false,
         &[("Holder", "string", ".spec.holderIdentity")]),
     Builtin("apps", "v1", "deployments", "Deployment", &["deploy"], true, true, true, &[
-        ("Replicas", "integer", ".spec.replicas"), ("Up-to-date", "integer", ".status.updatedReplicas"),
-        ("Available", "integer", ".status.availableReplicas"),
+        ("Ready", "string", "=replicas-ready"), ("Up-to-date", "integer", "=updated"), ("Available", "integer", "=available"),
     ]),
     Builtin("apps", "v1", "replicasets", "ReplicaSet", &["rs"], true, true, true, &[
         ("Desired", "integer", ".spec.replicas"), ("Current", "integer", ".status.replicas"),
@@ -63,10 +65,10 @@ const BUILTINS: &[Builtin] = &[
     Builtin("batch", "v1", "cronjobs", "CronJob", &["cj"], true, true, true, &[("Schedule", "string", ".spec.schedule")]),
     Builtin("networking.k8s.io", "v1", "ingresses", "Ingress", &["ing"], true, true, true, &[]),
     Builtin(RBAC, "v1", "roles", "Role", &[], true, false, false, &[]),
-    Builtin(RBAC, "v1", "rolebindings", "RoleBinding", &[], true, false, false, &[("Role", "string", ".roleRef.name")]),
+    Builtin(RBAC, "v1", "rolebindings", "RoleBinding", &[], true, false, false, &[("Role", "string", "=role-ref")]),
     Builtin(RBAC, "v1", "clusterroles", "ClusterRole", &[], false, false, false, &[]),
     Builtin(RBAC, "v1", "clusterrolebindings", "ClusterRoleBinding", &[], false, false, false,
-        &[("Role", "string", ".roleRef.name")]),
+        &[("Role", "string", "=role-ref")]),
     Builtin("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", &["crd", "crds"],
         false, true, true, &[]),
 ];

@@ -28,7 +28,7 @@ fn columns(def: &ResourceDef, version: &str) -> Vec<PrinterColumn> {
         }
         return cols;
     }
-    if matches!(def.kind.as_str(), "ConfigMap" | "Secret") {
+    if def.kind == "ConfigMap" {
         cols.push(PrinterColumn {
             name: "Data".into(),
             type_: "integer".into(),
@@ -74,8 +74,10 @@ fn human_age(seconds: i64) -> String {
 
 fn raw_cell(object: &Value, column: &PrinterColumn) -> Value {
     if column.json_path.is_empty() {
-        let count = |field: &str| object.get(field).and_then(Value::as_object).map_or(0, serde_json::Map::len);
-        return json!(count("data") + count("binaryData"));
+        return computed(object, "data");
+    }
+    if let Some(name) = column.json_path.strip_prefix('=') {
+        return computed(object, name);
     }
     let path = format!("${}", column.json_path);
     match object.query(&path) {
@@ -90,6 +92,64 @@ fn raw_cell(object: &Value, column: &PrinterColumn) -> Value {
             ),
         },
         Err(_) => Value::Null,
+    }
+}
+
+/// The cells kube-apiserver's printers compute for built-in kinds (a `=name` column path).
+fn computed(object: &Value, name: &str) -> Value {
+    let int = |pointer: &str| object.pointer(pointer).and_then(Value::as_i64).unwrap_or(0);
+    let list = |pointer: &str| object.pointer(pointer).and_then(Value::as_array).cloned().unwrap_or_default();
+    let count = |field: &str| object.get(field).and_then(Value::as_object).map_or(0, serde_json::Map::len);
+    match name {
+        "data" => json!(count("data") + count("binaryData")),
+        "secrets" => json!(list("/secrets").len()),
+        "pod-ready" => {
+            let statuses = list("/status/containerStatuses");
+            let ready = statuses.iter().filter(|s| s.get("ready").and_then(Value::as_bool) == Some(true)).count();
+            json!(format!("{ready}/{}", list("/spec/containers").len()))
+        }
+        "restarts" => {
+            json!(list("/status/containerStatuses").iter().filter_map(|s| s.get("restartCount")?.as_i64()).sum::<i64>())
+        }
+        "replicas-ready" => json!(format!("{}/{}", int("/status/readyReplicas"), int("/spec/replicas"))),
+        "updated" => json!(int("/status/updatedReplicas")),
+        "available" => json!(int("/status/availableReplicas")),
+        "external-ips" => {
+            let mut ips: Vec<String> =
+                list("/spec/externalIPs").iter().filter_map(|v| v.as_str().map(str::to_owned)).collect();
+            ips.extend(
+                list("/status/loadBalancer/ingress")
+                    .iter()
+                    .filter_map(|i| i.get("ip").or_else(|| i.get("hostname"))?.as_str().map(str::to_owned)),
+            );
+            let pending = object.pointer("/spec/type").and_then(Value::as_str) == Some("LoadBalancer");
+            json!(if !ips.is_empty() {
+                ips.join(",")
+            } else if pending {
+                "<pending>".into()
+            } else {
+                "<none>".to_owned()
+            })
+        }
+        "service-ports" => {
+            let ports: Vec<String> = list("/spec/ports")
+                .iter()
+                .map(|p| {
+                    let port = p.get("port").and_then(Value::as_i64).unwrap_or(0);
+                    let protocol = p.get("protocol").and_then(Value::as_str).unwrap_or("TCP");
+                    match p.get("nodePort").and_then(Value::as_i64) {
+                        Some(node) => format!("{port}:{node}/{protocol}"),
+                        None => format!("{port}/{protocol}"),
+                    }
+                })
+                .collect();
+            json!(if ports.is_empty() { "<none>".to_owned() } else { ports.join(",") })
+        }
+        "role-ref" => {
+            let text = |f: &str| object.pointer(&format!("/roleRef/{f}")).and_then(Value::as_str).unwrap_or_default();
+            json!(format!("{}/{}", text("kind"), text("name")))
+        }
+        _ => Value::Null,
     }
 }
 

@@ -169,3 +169,28 @@ async fn kubectl_scale_reads_the_selector_of_a_deployment() {
     let scale: Value = k.t.get("/apis/apps/v1/namespaces/default/deployments/web/scale").await.1;
     assert_eq!(scale["status"], serde_json::json!({"replicas": 0, "selector": "app=web"}));
 }
+
+#[tokio::test]
+async fn kubectl_get_prints_the_columns_of_the_api_servers_printers() {
+    let k = Kubectl::start().await;
+    k.run(&["run", "p", "--image=nginx"]).await;
+    k.run(&["create", "service", "nodeport", "np", "--tcp=80:8080"]).await;
+    k.run(&["create", "deployment", "web", "--image=nginx:1.27"]).await;
+    k.run(&["create", "secret", "generic", "s", "--from-literal=a=b"]).await;
+    let header = |table: &str| table.lines().next().unwrap().split_whitespace().map(str::to_owned).collect::<Vec<_>>();
+    let row = |table: &str| table.lines().nth(1).unwrap().split_whitespace().map(str::to_owned).collect::<Vec<_>>();
+    let pods = k.run(&["get", "pods"]).await;
+    assert_eq!(header(&pods), ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]);
+    assert_eq!(row(&pods)[..4], ["p", "0/1", "Pending", "0"]);
+    let svc = k.run(&["get", "service", "np"]).await;
+    assert_eq!(header(&svc), ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"]);
+    let cells = row(&svc);
+    assert_eq!((cells[1].as_str(), cells[3].as_str()), ("NodePort", "<none>"));
+    assert!(cells[4].starts_with("80:3") && cells[4].ends_with("/TCP"), "{svc}");
+    let deploy = k.run(&["get", "deployment", "web"]).await;
+    assert_eq!(header(&deploy), ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]);
+    assert_eq!(row(&deploy)[..4], ["web", "0/1", "0", "0"]);
+    let secret = k.run(&["get", "secret", "s"]).await;
+    assert_eq!(header(&secret), ["NAME", "TYPE", "DATA", "AGE"]);
+    assert_eq!(row(&secret)[..3], ["s", "Opaque", "1"]);
+}
