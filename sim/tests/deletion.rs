@@ -207,6 +207,25 @@ async fn deleting_a_namespace_terminates_it_and_removes_its_contents() {
 }
 
 #[tokio::test]
+async fn emptying_a_terminating_namespaces_finalizers_through_finalize_removes_it() {
+    let t = start().await;
+    let namespaces: Api<Namespace> = Api::all(t.client.clone());
+    let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": "stuck"}})).unwrap();
+    namespaces.create(&PostParams::default(), &ns).await.unwrap();
+    let api: Api<ConfigMap> = Api::namespaced(t.client.clone(), "stuck");
+    let mut held = configmap("held", &[]);
+    held.metadata.finalizers = Some(vec!["weft.dev/hold".into()]);
+    api.create(&PostParams::default(), &held).await.unwrap();
+    namespaces.delete("stuck", &DeleteParams::default()).await.unwrap();
+    let mut stuck = namespaces.get("stuck").await.unwrap();
+    stuck.spec.as_mut().unwrap().finalizers = Some(Vec::new());
+    let body = serde_json::to_string(&stuck).unwrap();
+    let (status, _) = t.raw(http::Method::PUT, "/api/v1/namespaces/stuck/finalize", "application/json", &body).await;
+    assert_eq!(status, http::StatusCode::OK);
+    wait_for(|| async { namespaces.get_opt("stuck").await.unwrap().is_none() }).await.unwrap();
+}
+
+#[tokio::test]
 async fn an_update_can_neither_change_nor_remove_a_deletion_timestamp() {
     let t = start().await;
     let api = t.configmaps();

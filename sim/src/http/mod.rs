@@ -174,6 +174,8 @@ async fn resource(
     match sub {
         None => {}
         Some("status") if target.def.has_status(&target.version) => {}
+        Some("finalize")
+            if target.gr() == &crate::registry::GroupResource::new("", "namespaces") && *method == Method::PUT => {}
         Some("scale") if target.def.version(&target.version).is_some_and(|v| v.scale.is_some()) => {}
         Some("token") if target.gr() == &crate::registry::GroupResource::new("", "serviceaccounts") => {}
         Some(other) => {

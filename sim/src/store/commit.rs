@@ -78,8 +78,16 @@ pub(crate) fn check_type(target: &Target, body: &Value) -> Result<()> {
 }
 
 /// The object an update would store: server-owned metadata and (unless writing `/status`) the
-/// status come from the existing object; through `/status` only the status changes.
+/// status come from the existing object; through `/status` only the status changes, through a
+/// namespace's `/finalize` only `spec.finalizers`.
 pub(super) fn compose(target: &Target, existing: &Value, mut incoming: Value, subresource: Option<&str>) -> Value {
+    if subresource == Some("finalize") {
+        // A namespace's `/finalize` changes only `spec.finalizers`.
+        let mut new = existing.clone();
+        new["spec"]["finalizers"] =
+            incoming.pointer("/spec/finalizers").cloned().unwrap_or_else(|| Value::Array(Vec::new()));
+        return new;
+    }
     if subresource == Some("status") {
         let mut new = existing.clone();
         match incoming.get_mut("status").map(Value::take) {
