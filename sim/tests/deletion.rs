@@ -217,6 +217,9 @@ async fn emptying_a_terminating_namespaces_finalizers_through_finalize_removes_i
     held.metadata.finalizers = Some(vec!["weft.dev/hold".into()]);
     api.create(&PostParams::default(), &held).await.unwrap();
     namespaces.delete("stuck", &DeleteParams::default()).await.unwrap();
+    let edit = json!({"spec": {"finalizers": []}});
+    let edited = namespaces.patch("stuck", &PatchParams::default(), &Patch::Merge(edit)).await.unwrap();
+    assert_eq!(edited.spec.unwrap().finalizers, Some(vec!["kubernetes".to_owned()]), "an ordinary update keeps them");
     let mut stuck = namespaces.get("stuck").await.unwrap();
     stuck.spec.as_mut().unwrap().finalizers = Some(Vec::new());
     let body = serde_json::to_string(&stuck).unwrap();

@@ -79,7 +79,7 @@ pub(crate) fn check_type(target: &Target, body: &Value) -> Result<()> {
 
 /// The object an update would store: server-owned metadata and (unless writing `/status`) the
 /// status come from the existing object; through `/status` only the status changes, through a
-/// namespace's `/finalize` only `spec.finalizers`.
+/// namespace's `/finalize` only `spec.finalizers` (which an ordinary update keeps).
 pub(super) fn compose(target: &Target, existing: &Value, mut incoming: Value, subresource: Option<&str>) -> Value {
     if subresource == Some("finalize") {
         // A namespace's `/finalize` changes only `spec.finalizers`.
@@ -108,6 +108,15 @@ pub(super) fn compose(target: &Target, existing: &Value, mut incoming: Value, su
     }
     incoming["apiVersion"] = Value::String(target.api_version());
     incoming["kind"] = Value::String(target.def.kind.clone());
+    if target.gr() == &GroupResource::new("", "namespaces") {
+        // Only `/finalize` changes a namespace's finalizers.
+        match existing.pointer("/spec/finalizers") {
+            Some(f) => incoming["spec"]["finalizers"] = f.clone(),
+            None => {
+                incoming.get_mut("spec").and_then(Value::as_object_mut).map(|s| s.remove("finalizers"));
+            }
+        }
+    }
     if target.def.has_status(&target.version) {
         match existing.get("status") {
             Some(status) => incoming["status"] = status.clone(),
