@@ -39,8 +39,8 @@ const BUILTINS: &[Builtin] = &[
         ("Ready", "string", "=pod-ready"), ("Status", "string", ".status.phase"), ("Restarts", "integer", "=restarts"),
     ]),
     Builtin("", "v1", "events", "Event", &["ev"], true, false, false, &[
-        ("Type", "string", ".type"), ("Reason", "string", ".reason"),
-        ("Object", "string", ".involvedObject.name"), ("Message", "string", ".message"),
+        ("Last Seen", "date", "=last-seen"), ("Type", "string", ".type"), ("Reason", "string", ".reason"),
+        ("Object", "string", "=event-object"), ("Message", "string", ".message"),
     ]),
     Builtin("", "v1", "endpoints", "Endpoints", &["ep"], true, false, false, &[]),
     Builtin("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", &["pvc"], true, true, false,

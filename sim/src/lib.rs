@@ -87,8 +87,8 @@
 //!   elsewhere; CRD `selectableFields` are not supported. events.k8s.io/v1 updates may change
 //!   fields the real server keeps immutable.
 //! - `kubectl get` tables of built-in kinds have the main columns of kube-apiserver's printers
-//!   (Pods, Services, Deployments, Secrets, ServiceAccounts, bindings) but no `-o wide` columns,
-//!   and a Pod's STATUS is its phase; `/version` reports 1.35.
+//!   (Pods, Services, Deployments, Secrets, ServiceAccounts, Events, bindings) but few `-o wide`
+//!   columns, and a Pod's STATUS is its phase; `/version` reports 1.35.
 
 mod apply;
 pub mod auth;

@@ -77,6 +77,10 @@ async fn kubectl_describe_shows_the_events_a_kube_recorder_wrote() {
     let described = k.run(&["describe", "configmap", "c1"]).await;
     assert!(described.contains("Loaded") && described.contains("Loaded happened"), "{described}");
     assert!(described.contains("Warning") && described.contains("Refused"), "{described}");
+    let table = k.run(&["get", "events"]).await;
+    let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(header, ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]);
+    assert!(table.lines().any(|l| l.contains("Warning") && l.contains("configmap/c1")), "{table}");
     let events = k.run(&["events", "--for", "configmap/c1"]).await;
     assert!(events.contains("Refused happened"), "{events}");
     let warnings = k.json(&["get", "events", "--field-selector", "type=Warning"]).await;
