@@ -119,6 +119,40 @@ pub fn validate_events_v1_create(ev: &Value, name: &str) -> Result<()> {
     if causes.is_empty() { Ok(()) } else { Err(ApiError::invalid("Event", "events.k8s.io", name, causes)) }
 }
 
+/// The core fields an update through events.k8s.io/v1 may not change (only `series` and
+/// metadata may), checked on the stored shapes.
+const IMMUTABLE_IN_EVENTS_V1: [&str; 13] = [
+    "involvedObject",
+    "reason",
+    "message",
+    "source",
+    "firstTimestamp",
+    "lastTimestamp",
+    "count",
+    "type",
+    "eventTime",
+    "action",
+    "related",
+    "reportingComponent",
+    "reportingInstance",
+];
+
+/// `ValidateEventUpdate` for events.k8s.io/v1 requests.
+pub fn validate_events_v1_update(old: &Value, new: &Value, name: &str) -> Result<()> {
+    let causes: Vec<Cause> = IMMUTABLE_IN_EVENTS_V1
+        .iter()
+        .filter(|f| old.get(**f).unwrap_or(&Value::Null) != new.get(**f).unwrap_or(&Value::Null))
+        .map(|f| {
+            Cause::new(
+                "FieldValueInvalid",
+                *f,
+                format!("Invalid value: {}: field is immutable", new.get(*f).unwrap_or(&Value::Null)),
+            )
+        })
+        .collect();
+    if causes.is_empty() { Ok(()) } else { Err(ApiError::invalid("Event", "events.k8s.io", name, causes)) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,6 +178,17 @@ mod tests {
         assert_eq!(back["note"], "hello");
         assert_eq!(back["deprecatedSource"], json!({}));
         assert!(validate_events_v1_create(&ev, "e").is_ok());
+    }
+
+    #[test]
+    fn an_events_v1_update_may_change_only_series_and_metadata() {
+        let old = to_core(&json!({"metadata": {"name": "e"}, "note": "a", "reason": "R"}));
+        let mut new = old.clone();
+        new["series"] = json!({"count": 2, "lastObservedTime": "2026-01-01T00:00:00.000000Z"});
+        assert!(validate_events_v1_update(&old, &new, "e").is_ok());
+        new["message"] = json!("b");
+        let err = validate_events_v1_update(&old, &new, "e").unwrap_err();
+        assert!(err.to_string().contains("message: Invalid value: \"b\": field is immutable"), "{err}");
     }
 
     #[test]

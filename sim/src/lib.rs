@@ -84,8 +84,7 @@
 //!   `/openapi/v2` is an empty document (kubectl then skips client-side validation of List items).
 //! - Field selectors support the fields kube-apiserver supports for Pods, Events (in both APIs'
 //!   spellings), Secrets, Services and Namespaces, and `metadata.name`/`metadata.namespace`
-//!   elsewhere; CRD `selectableFields` are not supported. events.k8s.io/v1 updates may change
-//!   fields the real server keeps immutable.
+//!   elsewhere; CRD `selectableFields` are not supported.
 //! - `kubectl get` tables of built-in kinds have the main columns of kube-apiserver's printers
 //!   (Pods, Services, Deployments, Secrets, ServiceAccounts, Events, bindings) but few `-o wide`
 //!   columns, and a Pod's STATUS is its phase; `/version` reports 1.35.

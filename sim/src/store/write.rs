@@ -94,6 +94,9 @@ impl Store {
             }
             return Err(ApiError::not_found(target.gr(), name));
         };
+        if target.view.is_some() {
+            crate::events::validate_events_v1_update(&existing, &body, name)?;
+        }
         match object::meta_str(&body, "resourceVersion").filter(|rv| !rv.is_empty()) {
             Some(rv) if Some(rv) != object::meta_str(&existing, "resourceVersion") => {
                 return Err(ApiError::modified(target.gr(), name));
@@ -171,6 +174,9 @@ impl Store {
         })?;
         check_type(target, &patched)?;
         let patched = target.to_stored(patched);
+        if target.view.is_some() {
+            crate::events::validate_events_v1_update(&existing, &patched, name)?;
+        }
         if object::name(&patched) != name {
             return Err(ApiError::invalid(
                 &target.def.kind,
