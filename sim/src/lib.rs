@@ -53,9 +53,11 @@
 //! - Authorization is `system:masters` then RBAC (with its escalation checks on writes of Roles
 //!   and bindings); no Node or webhook authorizer, no admission webhooks. Denial reasons lack the
 //!   union authorizer's per-authorizer prefix.
-//! - Admission: the defaults of the ServiceAccount (including the token volume), Priority and
-//!   DefaultTolerationSeconds plugins and namespace lifecycle are applied; LimitRanger,
-//!   ResourceQuota and Pod Security are not.
+//! - Admission: the defaults of the ServiceAccount (including the token volume and the 403 for
+//!   a missing ServiceAccount), Priority and DefaultTolerationSeconds plugins and namespace
+//!   lifecycle are applied, but PriorityClasses are not served or checked; LimitRanger,
+//!   ResourceQuota and Pod Security are not. Services get IPv4 cluster IPs only (a dual-stack
+//!   headless Service lists both families).
 //! - Responses are always JSON (clients decode by the response's Content-Type). Protobuf request
 //!   bodies are decoded for every built-in kind served, the review kinds, TokenRequest and
 //!   DeleteOptions; CBOR answers 415 Unsupported Media Type.
