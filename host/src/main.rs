@@ -39,8 +39,8 @@ enum LogFormat {
 enum Command {
     /// Serve the embedded Kubernetes API emulator until SIGINT or SIGTERM.
     ///
-    /// Plain HTTP; writes an admin kubeconfig so kubectl and kube clients can use it. Everything is
-    /// allowed unless `--authorization-mode=RBAC`.
+    /// Plain HTTP (HTTPS under `--authorization-mode=RBAC`, which authorizes as kube-apiserver does;
+    /// otherwise everything is allowed); writes an admin kubeconfig for kubectl and kube clients.
     #[cfg(feature = "dev")]
     Sim(SimArgs),
     /// Load plugin files the way the host would and print what each declares.
