@@ -94,13 +94,23 @@ pub struct SimOptions {
     pub kubeconfig: PathBuf,
     /// Events kept for watch resumption.
     pub history: usize,
+    pub authorization: weft_sim::AuthorizationMode,
+    /// kube-apiserver's `--token-auth-file`.
+    pub token_auth_file: Option<PathBuf>,
 }
 
 /// Serves the emulator alone until `shutdown`.
 pub async fn sim(options: SimOptions, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let static_tokens = match &options.token_auth_file {
+        Some(path) => weft_sim::auth::read_token_file(path)?,
+        None => Vec::new(),
+    };
     let config = weft_sim::SimConfig {
         listen: options.listen,
         store: weft_sim::StoreConfig { history_capacity: options.history, ..Default::default() },
+        auth: weft_sim::AuthConfig { mode: options.authorization, static_tokens },
+        // kubectl sends tokens only over TLS, so an emulator that checks them serves HTTPS.
+        tls: options.authorization == weft_sim::AuthorizationMode::Rbac,
         ..Default::default()
     };
     let sim = weft_sim::Sim::start(config).await?;

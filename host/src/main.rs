@@ -39,7 +39,8 @@ enum LogFormat {
 enum Command {
     /// Serve the embedded Kubernetes API emulator until SIGINT or SIGTERM.
     ///
-    /// Plain HTTP, no authentication; writes a kubeconfig so kubectl and kube clients can use it.
+    /// Plain HTTP (HTTPS under `--authorization-mode=RBAC`, which authorizes as kube-apiserver does;
+    /// otherwise everything is allowed); writes an admin kubeconfig for kubectl and kube clients.
     #[cfg(feature = "dev")]
     Sim(SimArgs),
     /// Load plugin files the way the host would and print what each declares.
@@ -152,6 +153,14 @@ struct SimArgs {
     /// Events kept for watch resumption; older resourceVersions get 410 Expired.
     #[arg(long, env = "WEFT_SIM_HISTORY", default_value_t = 10_000)]
     history: usize,
+    /// AlwaysAllow, or RBAC: authorize every request by the stored Roles and bindings, as
+    /// kube-apiserver does (the kubeconfig's admin token is in system:masters); RBAC serves HTTPS
+    /// with a CA made at start, which the kubeconfig carries.
+    #[arg(long, env = "WEFT_SIM_AUTHORIZATION_MODE", default_value = "AlwaysAllow", value_parser = ["AlwaysAllow", "RBAC"])]
+    authorization_mode: String,
+    /// Bearer tokens in kube-apiserver's token file format: `token,user,uid[,"group1,group2"]`.
+    #[arg(long, env = "WEFT_SIM_TOKEN_AUTH_FILE")]
+    token_auth_file: Option<PathBuf>,
 }
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -176,8 +185,17 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::Dev(args) => until_signal(|shutdown| weft::dev::run(dev_options(args), shutdown))?,
         #[cfg(feature = "dev")]
         Command::Sim(args) => until_signal(|shutdown| {
-            let options =
-                weft::dev::SimOptions { listen: args.listen, kubeconfig: args.kubeconfig, history: args.history };
+            let authorization = match args.authorization_mode.as_str() {
+                "RBAC" => weft_sim::AuthorizationMode::Rbac,
+                _ => weft_sim::AuthorizationMode::AlwaysAllow,
+            };
+            let options = weft::dev::SimOptions {
+                listen: args.listen,
+                kubeconfig: args.kubeconfig,
+                history: args.history,
+                authorization,
+                token_auth_file: args.token_auth_file,
+            };
             weft::dev::sim(options, shutdown)
         })?,
     }
