@@ -47,6 +47,7 @@ pub async fn run(options: DevOptions, shutdown: CancellationToken) -> anyhow::Re
 
     let mut host_config = HostConfig { sources: Sources { allow_path: true }, ..HostConfig::default() };
     host_config.runtime.cache_dir = crate::run::cache_dir_or_default(options.cache_dir.clone());
+    host_config.runtime.compile_in = crate::run::compile_in_child();
     host_config.controller.resync = options.resync;
     host_config.controller.idle_after = options.idle_after;
     let host = Host::new(client.clone(), host_config)?;

@@ -62,6 +62,23 @@ enum Command {
     Dev(DevArgs),
     /// Print the Plugin CustomResourceDefinition as YAML.
     Crd,
+    /// Compile plugin modules into a compiled-plugin cache, so that hosts using the cache load
+    /// them in milliseconds. The host also runs this itself for every module it compiles, so the
+    /// compiler's memory is never the host's.
+    Compile(CompileArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct CompileArgs {
+    /// Plugin files, or `-` for standard input.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// The compiled-plugin cache [default: weft-compiled in the temporary directory]
+    #[arg(long, env = "WEFT_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Engine settings as JSON, from the host that runs this, so the result fits its engine.
+    #[arg(long, hide = true)]
+    engine: Option<String>,
 }
 
 /// Flags `weft run` and `weft dev` share.
@@ -165,8 +182,8 @@ struct SimArgs {
 
 fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
-    // `check` reports problems itself; plugin output would only repeat them.
-    let default_filter = if matches!(cli.command, Command::Check(_)) { "warn" } else { "info" };
+    // `check` and `compile` report problems themselves.
+    let default_filter = if matches!(cli.command, Command::Check(_) | Command::Compile(_)) { "warn" } else { "info" };
     let logs = tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter)))
         .with_writer(std::io::stderr);
@@ -176,6 +193,7 @@ fn main() -> anyhow::Result<ExitCode> {
     }
     match cli.command {
         Command::Check(args) => return check(&args),
+        Command::Compile(args) => return compile(args),
         Command::Crd => print!("{}", weft::crd::crd_yaml()),
         Command::Run(args) => until_signal(|shutdown| async move {
             let client = kube::Client::try_default().await.context("no cluster configuration")?;
@@ -261,6 +279,38 @@ async fn shutdown_signal() -> anyhow::Result<()> {
         r = tokio::signal::ctrl_c() => r.context("cannot listen for SIGINT"),
         _ = term.recv() => Ok(()),
     }
+}
+
+/// Compiles at a lower priority, on this thread and the compiler's, into the cache, and reports
+/// its peak memory last (the host reads it).
+fn compile(args: CompileArgs) -> anyhow::Result<ExitCode> {
+    weft::runtime::lower_thread_priority();
+    let engine = match &args.engine {
+        Some(json) => serde_json::from_str(json).context("--engine is not engine settings")?,
+        None => weft::runtime::EngineConfig::default(),
+    };
+    let cache_dir = weft::cache_dir_or_default(args.cache_dir).context("no compiled-plugin cache to write to")?;
+    let config = weft::runtime::RuntimeConfig { engine, cache_dir: Some(cache_dir.clone()), ..Default::default() };
+    let runtime = weft::runtime::Runtime::new(config)?;
+    let mut ok = true;
+    for file in &args.files {
+        let bytes = if file.as_os_str() == "-" {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes).map(|_| bytes)
+        } else {
+            std::fs::read(file)
+        };
+        let compiled = bytes.map_err(|e| e.to_string()).and_then(|b| runtime.precompile(&b).map_err(|e| e.to_string()));
+        match compiled {
+            Ok(digest) => println!("{}: compiled into {} (sha256 {digest})", file.display(), cache_dir.display()),
+            Err(reason) => {
+                ok = false;
+                eprintln!("{}: {reason}", file.display());
+            }
+        }
+    }
+    println!("{} {}", weft::runtime::PEAK_LINE, weft::runtime::peak_resident_bytes());
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 /// Plugin calls block their thread, so `check` runs without an async runtime.

@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::leader::{self, LeaseConfig};
 use crate::manager::{Host, HostConfig};
+use crate::runtime::CompileIn;
 
 /// What `weft run` was asked for.
 #[derive(Debug, Clone)]
@@ -29,6 +30,7 @@ pub struct RunOptions {
 pub async fn run(client: kube::Client, options: RunOptions, shutdown: CancellationToken) -> anyhow::Result<()> {
     let mut config = HostConfig::default();
     config.runtime.cache_dir = cache_dir_or_default(options.cache_dir);
+    config.runtime.compile_in = compile_in_child();
     config.controller.resync = options.resync;
     config.controller.idle_after = options.idle_after;
     let host = Host::new(client.clone(), config)?;
@@ -68,6 +70,17 @@ pub fn cache_dir_or_default(dir: Option<PathBuf>) -> Option<PathBuf> {
         Err(e) => {
             tracing::warn!(dir = %dir.display(), error = %e, "no compiled-plugin cache: every load compiles");
             None
+        }
+    }
+}
+
+/// Compiles in child processes running this program, when it can be found.
+pub(crate) fn compile_in_child() -> CompileIn {
+    match std::env::current_exe() {
+        Ok(program) => CompileIn::Subprocess(program),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot find this program to compile in a child process; compiling in the host");
+            CompileIn::ThisProcess
         }
     }
 }

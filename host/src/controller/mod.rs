@@ -25,6 +25,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parking_lot::RwLock;
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -57,6 +58,10 @@ pub struct ControllerConfig {
     /// A plugin with nothing to do for this long releases its compiled code until its next
     /// event (when the disk cache can give it back); `None` keeps it loaded.
     pub idle_after: Option<Duration>,
+    /// Plugin calls running at once across the whole host, each on a blocking thread. Above
+    /// this, calls wait their turn (first come, first served) instead of piling threads onto the
+    /// cores.
+    pub max_parallel_calls: usize,
 }
 
 impl Default for ControllerConfig {
@@ -67,6 +72,7 @@ impl Default for ControllerConfig {
             stop_grace: Duration::from_secs(10),
             backoff: Backoff::default(),
             idle_after: Some(Duration::from_secs(60)),
+            max_parallel_calls: 16,
         }
     }
 }
@@ -94,6 +100,8 @@ struct Shared {
     config: ControllerConfig,
     /// When the plugin last finished a call, for idle eviction.
     last_active: parking_lot::Mutex<Instant>,
+    /// The host-wide bound on calls running at once.
+    calls: Arc<Semaphore>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -111,12 +119,14 @@ enum Source {
 
 impl PluginController {
     /// Starts watching (through `cluster`'s informers and scopes) and reconciling for `plugin`,
-    /// whose description has been checked. Its tasks run in the current tracing span.
+    /// whose description has been checked; each of its calls takes a permit of `calls`, the
+    /// host's. Its tasks run in the current tracing span.
     pub fn start(
         plugin: BoundModule,
         cluster: Arc<CachedCluster>,
         config: ControllerConfig,
         stats: Arc<Stats>,
+        calls: Arc<Semaphore>,
     ) -> Self {
         let info = Arc::clone(plugin.info());
         let description = info.description().clone();
@@ -147,6 +157,7 @@ impl PluginController {
             stop: CancellationToken::new(),
             config,
             last_active: parking_lot::Mutex::new(Instant::now()),
+            calls,
         });
         let span = tracing::Span::current();
         let mut tasks = JoinSet::new();

@@ -71,6 +71,7 @@ impl Shared {
 
     /// Asks the plugin which primaries a related object concerns.
     async fn map_related(&self, api: &ApiResource, object: Arc<CachedObject>) {
+        let Ok(_turn) = self.calls.acquire().await else { return };
         let plugin = self.plugin.read().clone();
         let related = object_ref(api, &object);
         let json = object.json.clone();

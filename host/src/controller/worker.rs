@@ -12,7 +12,7 @@ use tracing::Instrument;
 use super::Shared;
 use super::cache::{CachedObject, ObjectKey};
 use super::finalizer::{self, Step};
-use super::outcome::{CallOutput, Outcome};
+use super::outcome::{CallOutput, Fault, Outcome};
 use super::pump::object_ref;
 use super::queue::Request;
 use crate::runtime::{BoundModule, Trigger};
@@ -98,6 +98,9 @@ impl Shared {
         &self,
         call: impl FnOnce(BoundModule) -> super::outcome::ReconcileResult + Send + 'static,
     ) -> Outcome {
+        let Ok(_turn) = self.calls.acquire().await else {
+            return Outcome::Fault(Fault::Host("the host is stopping".into()));
+        };
         let plugin = self.plugin.read().clone();
         let started = Instant::now();
         let output: CallOutput = tokio::task::spawn_blocking(move || call(plugin)).await;

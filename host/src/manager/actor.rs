@@ -218,7 +218,8 @@ impl Actor {
         }
         let stats = self.running.as_ref().map_or_else(Arc::default, |r| Arc::clone(&r.stats));
         let config = ControllerConfig { concurrency, ..self.inner.config.controller.clone() };
-        let controller = PluginController::start(bound, Arc::clone(&cluster), config, Arc::clone(&stats));
+        let calls = Arc::clone(&self.inner.calls);
+        let controller = PluginController::start(bound, Arc::clone(&cluster), config, Arc::clone(&stats), calls);
         let replaced = self.running.replace(Running {
             controller,
             module,

@@ -18,7 +18,7 @@ use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 use kube::{Client, ResourceExt};
 use parking_lot::Mutex;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
@@ -72,6 +72,8 @@ struct Inner {
     informers: Arc<Informers>,
     config: HostConfig,
     events: Events,
+    /// Plugin calls running at once, host-wide (`ControllerConfig::max_parallel_calls`).
+    calls: Arc<Semaphore>,
     /// The desired state of each Plugin, as its actor receives it.
     actors: Mutex<HashMap<String, watch::Sender<Option<Plugin>>>>,
     /// Every actor task, so a stopping host can wait for them all.
@@ -102,6 +104,7 @@ impl Host {
             inner: Arc::new(Inner {
                 informers: Arc::new(Informers::new(client.clone(), config.relist)),
                 events: Events::new(client.clone(), "weft"),
+                calls: Arc::new(Semaphore::new(config.controller.max_parallel_calls.max(1))),
                 client,
                 runtime,
                 config,
