@@ -120,17 +120,35 @@ struct RunArgs {
     #[arg(long, env = "WEFT_METRICS_ADDR", default_value = "0.0.0.0:8080")]
     metrics_addr: SocketAddr,
     /// Run only while holding a Lease, so several replicas can run with one active.
-    #[arg(long, env = "WEFT_LEADER_ELECT")]
+    #[arg(long, env = "WEFT_LEADER_ELECT", conflicts_with = "shards")]
     leader_elect: bool,
-    /// Namespace of the leader election Lease.
+    /// Share the plugins among the replicas started with the same number: each runs the plugins
+    /// of the buckets (of this many) it holds a Lease for. 0 turns sharding off.
+    #[arg(long, env = "WEFT_SHARDS", default_value_t = 0)]
+    shards: u32,
+    /// Namespace of the leader election, membership and bucket Leases.
     #[arg(long, env = "WEFT_LEASE_NAMESPACE", default_value = "weft-system")]
     lease_namespace: String,
     /// Name of the leader election Lease.
     #[arg(long, env = "WEFT_LEASE_NAME", default_value = "weft-host")]
     lease_name: String,
-    /// This replica's identity in the Lease; defaults to POD_NAME, else the host name and pid.
+    /// How long a Lease stays valid without renewal (`15s`, `500ms`).
+    #[arg(long, env = "WEFT_LEASE_DURATION", default_value = "15s", value_parser = duration)]
+    lease_duration: Duration,
+    /// A replica that has not renewed its Lease for this long stops reconciling; it must be
+    /// shorter than the lease duration, by more than clocks may differ between replicas.
+    #[arg(long, env = "WEFT_RENEW_DEADLINE", default_value = "10s", value_parser = duration)]
+    renew_deadline: Duration,
+    /// How often Leases are tried and renewed.
+    #[arg(long, env = "WEFT_RETRY_PERIOD", default_value = "2s", value_parser = duration)]
+    retry_period: Duration,
+    /// This replica's identity in the Leases; defaults to POD_NAME, else the host name and pid.
     #[arg(long, env = "WEFT_IDENTITY")]
     identity: Option<String>,
+}
+
+fn duration(text: &str) -> Result<Duration, String> {
+    weft::crd::parse_duration(text).ok_or_else(|| format!("{text:?} is not a duration such as 500ms, 15s or 1m"))
 }
 
 #[cfg(feature = "dev")]
@@ -197,7 +215,7 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::Crd => print!("{}", weft::crd::crd_yaml()),
         Command::Run(args) => until_signal(|shutdown| async move {
             let client = kube::Client::try_default().await.context("no cluster configuration")?;
-            weft::run(client, run_options(args), shutdown).await
+            weft::run(client, run_options(args)?, shutdown).await
         })?,
         #[cfg(feature = "dev")]
         Command::Dev(args) => until_signal(|shutdown| weft::dev::run(dev_options(args), shutdown))?,
@@ -220,18 +238,41 @@ fn main() -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn run_options(args: RunArgs) -> weft::RunOptions {
-    let leader_election = args.leader_elect.then(|| {
-        let identity = args.identity.or_else(|| std::env::var("POD_NAME").ok()).unwrap_or_else(default_identity);
-        weft::leader::LeaseConfig::new(&args.lease_namespace, &args.lease_name, &identity)
-    });
-    weft::RunOptions {
+fn run_options(args: RunArgs) -> anyhow::Result<weft::RunOptions> {
+    anyhow::ensure!(
+        args.retry_period < args.renew_deadline && args.renew_deadline < args.lease_duration,
+        "--retry-period ({:?}) must be shorter than --renew-deadline ({:?}), and that shorter than --lease-duration ({:?})",
+        args.retry_period,
+        args.renew_deadline,
+        args.lease_duration
+    );
+    let identity = args.identity.or_else(|| std::env::var("POD_NAME").ok()).unwrap_or_else(default_identity);
+    let coordination = if args.shards > 0 {
+        weft::Coordination::Shards(weft::shard::ShardConfig {
+            shards: args.shards,
+            namespace: args.lease_namespace,
+            identity,
+            lease_duration: args.lease_duration,
+            renew_deadline: args.renew_deadline,
+            retry_period: args.retry_period,
+        })
+    } else if args.leader_elect {
+        weft::Coordination::LeaderElection(weft::leader::LeaseConfig {
+            lease_duration: args.lease_duration,
+            renew_deadline: args.renew_deadline,
+            retry_period: args.retry_period,
+            ..weft::leader::LeaseConfig::new(&args.lease_namespace, &args.lease_name, &identity)
+        })
+    } else {
+        weft::Coordination::Alone
+    };
+    Ok(weft::RunOptions {
         resync: args.host.resync(),
         idle_after: args.host.idle_after(),
         cache_dir: args.host.cache_dir,
         metrics_addr: args.metrics_addr,
-        leader_election,
-    }
+        coordination,
+    })
 }
 
 #[cfg(feature = "dev")]

@@ -7,6 +7,7 @@
 
 mod cache;
 mod cached_cluster;
+mod call_gate;
 mod delay_queue;
 mod finalizer;
 mod informer;
@@ -25,13 +26,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parking_lot::RwLock;
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use weft_labels::Selector;
 
 pub use cached_cluster::CachedCluster;
+pub use call_gate::CallGate;
 pub use informer::{InformerKey, Informers};
 pub use resource::resource_name;
 pub use scopes::Scopes;
@@ -39,7 +40,7 @@ pub use stats::Stats;
 
 use self::cache::ObjectKey;
 use self::informer::Informer;
-use self::queue::Queue;
+use self::queue::{Queue, Urgency};
 use crate::backoff::Backoff;
 use crate::runtime::bindings::RelatedMapping;
 use crate::runtime::{BoundModule, Description, Trigger};
@@ -101,7 +102,7 @@ struct Shared {
     /// When the plugin last finished a call, for idle eviction.
     last_active: parking_lot::Mutex<Instant>,
     /// The host-wide bound on calls running at once.
-    calls: Arc<Semaphore>,
+    calls: Arc<CallGate>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -126,7 +127,7 @@ impl PluginController {
         cluster: Arc<CachedCluster>,
         config: ControllerConfig,
         stats: Arc<Stats>,
-        calls: Arc<Semaphore>,
+        calls: Arc<CallGate>,
     ) -> Self {
         let info = Arc::clone(plugin.info());
         let description = info.description().clone();
@@ -232,8 +233,9 @@ impl PluginController {
 }
 
 impl Shared {
+    /// Queues a key an event concerns.
     fn enqueue(&self, key: ObjectKey, trigger: Trigger) {
-        self.queue.add(key, trigger);
+        self.queue.add(key, trigger, Urgency::Event);
         self.note_depth();
     }
 
@@ -241,15 +243,16 @@ impl Shared {
         self.stats.queue_depth.store(self.queue.depth() as u64, std::sync::atomic::Ordering::Relaxed);
     }
 
-    /// Queues every selected primary in the caches.
+    /// Queues every selected primary in the caches, behind keys that events queue.
     fn enqueue_all(&self, trigger: Trigger) {
         for informer in &self.primary {
             for object in informer.list(None) {
                 if self.selector.matches_labels(&object.labels) {
-                    self.enqueue(object.key.clone(), trigger);
+                    self.queue.add(object.key.clone(), trigger, Urgency::Bulk);
                 }
             }
         }
+        self.note_depth();
     }
 
     fn note_active(&self) {

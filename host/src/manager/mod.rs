@@ -4,6 +4,7 @@
 
 mod actor;
 mod failure;
+mod placement;
 mod prepare;
 mod status;
 
@@ -18,20 +19,23 @@ use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 use kube::{Client, ResourceExt};
 use parking_lot::Mutex;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
+pub use placement::Placement;
+
 use self::actor::Actor;
 use crate::backoff::Backoff;
-use crate::controller::{ControllerConfig, InformerKey, Informers, Stats};
+use crate::controller::{CallGate, ControllerConfig, InformerKey, Informers, Stats};
 use crate::crd::Plugin;
 use crate::events::Events;
 use crate::fetch::Sources;
 use crate::histogram::Histogram;
 use crate::metrics;
 use crate::runtime::{self, Limits, Runtime, RuntimeConfig};
+use crate::shard::ShardStats;
 
 /// Host-wide settings.
 #[derive(Debug, Clone)]
@@ -45,6 +49,8 @@ pub struct HostConfig {
     pub status_interval: Duration,
     /// Backoff between failed lists and watches, for informers and the Plugin watch.
     pub relist: Backoff,
+    /// This replica's identity, reported in each Plugin's `status.host`.
+    pub identity: Option<String>,
 }
 
 impl Default for HostConfig {
@@ -56,6 +62,7 @@ impl Default for HostConfig {
             sources: Sources { allow_path: false },
             status_interval: Duration::from_secs(2),
             relist: Backoff { base: Duration::from_millis(100), max: Duration::from_secs(30) },
+            identity: None,
         }
     }
 }
@@ -73,11 +80,20 @@ struct Inner {
     config: HostConfig,
     events: Events,
     /// Plugin calls running at once, host-wide (`ControllerConfig::max_parallel_calls`).
-    calls: Arc<Semaphore>,
+    calls: Arc<CallGate>,
     /// The desired state of each Plugin, as its actor receives it.
     actors: Mutex<HashMap<String, watch::Sender<Option<Plugin>>>>,
     /// Every actor task, so a stopping host can wait for them all.
     tracker: TaskTracker,
+    /// Actor tasks alive, by Plugin name (one may still be stopping while the next starts).
+    alive: Mutex<HashMap<String, usize>>,
+    /// Notified whenever an actor task ends.
+    actor_exited: Notify,
+    /// Every Plugin seen, placed here or not.
+    known: Mutex<BTreeMap<String, Plugin>>,
+    /// Which of them this host runs.
+    placement: watch::Sender<Placement>,
+    shard: Arc<ShardStats>,
     /// Plugins reconciling now, with their counters.
     running: Mutex<HashMap<String, Arc<Stats>>>,
     /// Plugins whose actor has acted on their spec at least once.
@@ -104,12 +120,17 @@ impl Host {
             inner: Arc::new(Inner {
                 informers: Arc::new(Informers::new(client.clone(), config.relist)),
                 events: Events::new(client.clone(), "weft"),
-                calls: Arc::new(Semaphore::new(config.controller.max_parallel_calls.max(1))),
+                calls: Arc::new(CallGate::new(config.controller.max_parallel_calls)),
                 client,
                 runtime,
                 config,
                 actors: Mutex::new(HashMap::new()),
                 tracker: TaskTracker::new(),
+                alive: Mutex::new(HashMap::new()),
+                actor_exited: Notify::new(),
+                known: Mutex::new(BTreeMap::new()),
+                placement: watch::Sender::new(Placement::All),
+                shard: Arc::default(),
                 running: Mutex::new(HashMap::new()),
                 settled: Mutex::new(HashSet::new()),
                 listed: AtomicBool::new(false),
@@ -162,7 +183,13 @@ impl Host {
             lifecycle: self.inner.lifecycle.lock().clone(),
             load_duration: &self.inner.load_duration,
             wasm_memory: runtime::wasm_memory_in_use(),
+            shard: matches!(*self.inner.placement.borrow(), Placement::Buckets { .. }).then_some(&*self.inner.shard),
         })
+    }
+
+    /// What this replica's sharding has done (all zero unless it runs sharded).
+    pub fn shard_stats(&self) -> Arc<ShardStats> {
+        Arc::clone(&self.inner.shard)
     }
 
     /// Marks this replica as waiting for leadership (ready, running nothing) or not.
@@ -178,9 +205,18 @@ impl Host {
         let stream = watcher::watcher(plugins, watcher::Config::default()).backoff(self.inner.config.relist.retries());
         let mut stream = std::pin::pin!(stream);
         let mut listed = HashSet::new();
+        let mut placement = self.inner.placement.subscribe();
         loop {
             let event = tokio::select! {
                 () = shutdown.cancelled() => break,
+                changed = placement.changed() => {
+                    if changed.is_ok() {
+                        for name in self.plugin_names() {
+                            self.place(&name);
+                        }
+                    }
+                    continue;
+                }
                 event = stream.next() => event,
             };
             match event {
@@ -189,18 +225,18 @@ impl Host {
                 Some(Ok(Event::Init)) => listed.clear(),
                 Some(Ok(Event::InitApply(plugin))) => {
                     listed.insert(plugin.name_any());
-                    self.desire(plugin.name_any(), Some(plugin));
+                    self.remember(plugin);
                 }
                 Some(Ok(Event::InitDone)) => {
                     let gone: Vec<String> =
-                        self.inner.actors.lock().keys().filter(|name| !listed.contains(*name)).cloned().collect();
+                        self.plugin_names().into_iter().filter(|name| !listed.contains(name)).collect();
                     for name in gone {
-                        self.desire(name, None);
+                        self.forget(&name);
                     }
                     self.inner.listed.store(true, Ordering::Relaxed);
                 }
-                Some(Ok(Event::Apply(plugin))) => self.desire(plugin.name_any(), Some(plugin)),
-                Some(Ok(Event::Delete(plugin))) => self.desire(plugin.name_any(), None),
+                Some(Ok(Event::Apply(plugin))) => self.remember(plugin),
+                Some(Ok(Event::Delete(plugin))) => self.forget(&plugin.name_any()),
             }
         }
         let names: Vec<String> = self.inner.actors.lock().keys().cloned().collect();
@@ -213,6 +249,17 @@ impl Host {
         self.inner.tracker.reopen();
         self.inner.listed.store(false, Ordering::Relaxed);
         Ok(())
+    }
+
+    fn remember(&self, plugin: Plugin) {
+        let name = plugin.name_any();
+        self.inner.known.lock().insert(name.clone(), plugin);
+        self.place(&name);
+    }
+
+    fn forget(&self, name: &str) {
+        self.inner.known.lock().remove(name);
+        self.desire(name.to_owned(), None);
     }
 
     /// Hands the latest desired state of one Plugin to its actor, starting one if needed.
@@ -230,6 +277,7 @@ impl Host {
         }
         let (tx, rx) = watch::channel(plugin);
         actors.insert(name.clone(), tx);
+        *self.inner.alive.lock().entry(name.clone()).or_default() += 1;
         let span = tracing::info_span!("plugin", plugin = %name);
         let actor = Actor::new(Arc::clone(&self.inner), name);
         self.inner.tracker.spawn(actor.run(rx).instrument(span));

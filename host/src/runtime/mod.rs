@@ -22,6 +22,7 @@ mod loaded;
 mod module;
 mod permissions;
 mod priority;
+mod trim;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -114,6 +115,7 @@ pub(crate) struct Shared {
     /// Instances alive at once, bounded by the pool's size, so a full pool queues calls.
     pub(crate) instances: Gate,
     _ticker: EpochTicker,
+    _trimmer: trim::Trimmer,
 }
 
 impl std::fmt::Debug for Shared {
@@ -141,6 +143,7 @@ impl Runtime {
             compile_in: config.compile_in.clone(),
             instances: Gate::new(config.engine.max_instances as usize),
             _ticker: ticker,
+            _trimmer: trim::Trimmer::start()?,
         };
         Ok(Self { shared: Arc::new(shared) })
     }
