@@ -137,8 +137,11 @@ async fn proxy(upstream: SocketAddr) -> Proxy {
     Proxy { addr, cut }
 }
 
-/// Every call in a replica's journal: (plugin, started, finished), in Unix milliseconds.
-fn calls(replica: &Replica) -> Vec<(String, u64, u64)> {
+/// One journalled call: plugin, started and finished, in Unix milliseconds.
+type Call = (String, u64, u64);
+
+/// Every call in a replica's journal.
+fn calls(replica: &Replica) -> Vec<Call> {
     replica
         .lines()
         .iter()
@@ -280,8 +283,7 @@ async fn replicas_share_the_plugins_and_hand_them_over_without_overlap_or_loss()
             replica.wait();
         }
     }
-    let journals: Vec<(String, Vec<(String, u64, u64)>)> =
-        replicas.iter().map(|r| (r.name.clone(), calls(r))).collect();
+    let journals: Vec<(String, Vec<Call>)> = replicas.iter().map(|r| (r.name.clone(), calls(r))).collect();
     assert!(journals.iter().map(|(_, calls)| calls.len()).sum::<usize>() >= 150, "the journals recorded the calls");
     for (i, (a_name, a_calls)) in journals.iter().enumerate() {
         for (b_name, b_calls) in &journals[i + 1..] {
