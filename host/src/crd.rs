@@ -45,6 +45,25 @@ pub struct PluginSpec {
     /// Stop the plugin without deleting it.
     #[serde(default)]
     pub suspend: bool,
+    /// Send the plugin's writes (create, apply, patch, patch status, delete, Events) as this
+    /// ServiceAccount, by impersonation, so that the API server enforces its RBAC. Reads still
+    /// come from the host's caches, limited by `permissions`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_account: Option<ServiceAccountRef>,
+}
+
+/// A ServiceAccount, by namespace and name.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+pub struct ServiceAccountRef {
+    pub namespace: String,
+    pub name: String,
+}
+
+impl ServiceAccountRef {
+    /// The user name the API server knows the ServiceAccount by.
+    pub fn user(&self) -> String {
+        format!("system:serviceaccount:{}:{}", self.namespace, self.name)
+    }
 }
 
 /// Exactly one of `configMap`, `url` or `path`.

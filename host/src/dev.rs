@@ -42,10 +42,12 @@ pub async fn run(options: DevOptions, shutdown: CancellationToken) -> anyhow::Re
     let sim = weft_sim::Sim::start(config).await?;
     sim.write_kubeconfig(&options.kubeconfig)
         .with_context(|| format!("cannot write kubeconfig to {}", options.kubeconfig.display()))?;
-    let client = kube::Client::try_from(kube::Config::new(sim.url().parse()?))?;
+    let cluster = kube::Config::new(sim.url().parse()?);
+    let client = kube::Client::try_from(cluster.clone())?;
     install_crd(&client).await?;
 
-    let mut host_config = HostConfig { sources: Sources { allow_path: true }, ..HostConfig::default() };
+    let mut host_config =
+        HostConfig { sources: Sources { allow_path: true }, cluster: Some(cluster), ..HostConfig::default() };
     host_config.runtime.cache_dir = crate::run::cache_dir_or_default(options.cache_dir.clone());
     host_config.runtime.compile_in = crate::run::compile_in_child();
     host_config.controller.resync = options.resync;

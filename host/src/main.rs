@@ -214,8 +214,8 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::Compile(args) => return compile(args),
         Command::Crd => print!("{}", weft::crd::crd_yaml()),
         Command::Run(args) => until_signal(|shutdown| async move {
-            let client = kube::Client::try_default().await.context("no cluster configuration")?;
-            weft::run(client, run_options(args)?, shutdown).await
+            let cluster = kube::Config::infer().await.context("no cluster configuration")?;
+            weft::run(cluster, run_options(args)?, shutdown).await
         })?,
         #[cfg(feature = "dev")]
         Command::Dev(args) => until_signal(|shutdown| weft::dev::run(dev_options(args), shutdown))?,

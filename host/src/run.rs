@@ -50,9 +50,11 @@ impl Coordination {
     }
 }
 
-/// Runs the host against the cluster of `client` until `shutdown`, then stops every plugin.
-pub async fn run(client: kube::Client, options: RunOptions, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let mut config = HostConfig::default();
+/// Runs the host against the cluster `cluster` describes until `shutdown`, then stops every
+/// plugin.
+pub async fn run(cluster: kube::Config, options: RunOptions, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let client = kube::Client::try_from(cluster.clone()).context("cannot make a client for the cluster")?;
+    let mut config = HostConfig { cluster: Some(cluster), ..HostConfig::default() };
     config.runtime.cache_dir = cache_dir_or_default(options.cache_dir);
     config.runtime.compile_in = compile_in_child();
     config.controller.resync = options.resync;

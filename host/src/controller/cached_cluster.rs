@@ -27,7 +27,11 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// One plugin's view of the cluster.
 pub struct CachedCluster {
+    /// The host's client, for reads the caches cannot answer.
     client: Client,
+    /// The plugin's writes go through this one: the host's, or one impersonating the plugin's
+    /// ServiceAccount.
+    writer: Client,
     handle: Handle,
     informers: Arc<Informers>,
     scopes: Scopes,
@@ -66,10 +70,12 @@ fn invalid(message: impl std::fmt::Display) -> ApiError {
 
 impl CachedCluster {
     /// Must be created on the host's async runtime: plugin calls block on it from their threads.
-    pub fn new(client: Client, informers: Arc<Informers>, scopes: Scopes, plugin: &str) -> Self {
+    /// Writes and Events go through `writer`.
+    pub fn new(client: Client, writer: Client, informers: Arc<Informers>, scopes: Scopes, plugin: &str) -> Self {
         Self {
-            events: Events::new(client.clone(), format!("weft/{plugin}")),
+            events: Events::new(writer.clone(), format!("weft/{plugin}")),
             client,
+            writer,
             handle: Handle::current(),
             informers,
             scopes,
@@ -123,7 +129,7 @@ impl CachedCluster {
         request: Result<http::Request<Vec<u8>>, kube::core::request::Error>,
     ) -> Result<String, ApiError> {
         let request = request.map_err(invalid)?;
-        let json = self.block_on(self.client.request_text(request))?;
+        let json = self.block_on(self.writer.request_text(request))?;
         if let Ok(Stored { metadata }) = serde_json::from_str::<Stored<'_>>(&json)
             && let Some(resource_version) = &metadata.resource_version
         {
@@ -254,7 +260,7 @@ impl Cluster for CachedCluster {
         let key = ObjectKey::new(namespace, name);
         let cached = self.cache_for(api, namespace).and_then(|i| i.get(&key));
         let request = raw_request(api, namespace).delete(name, &DeleteParams::background()).map_err(invalid)?;
-        self.block_on(self.client.request_text(request))?;
+        self.block_on(self.writer.request_text(request))?;
         if let Some(cached) = cached {
             self.own_writes.deleted(api, &key, &cached.resource_version);
         }

@@ -191,7 +191,7 @@ impl Actor {
     /// Puts a prepared module to work: swapped into the running controller when it watches the
     /// same things, else in a new controller that replaces the old one.
     async fn commit(&mut self, plugin: &Plugin, prepared: Prepared) {
-        let Prepared { module, grants, limits, concurrency, config, modified } = prepared;
+        let Prepared { module, grants, limits, concurrency, config, modified, writer } = prepared;
         let spec = &plugin.spec;
         let scopes = Scopes::of(&spec.namespaces);
         let reusable = self.running.as_ref().filter(|r| {
@@ -204,6 +204,7 @@ impl Actor {
             Some(running) => Arc::clone(&running.cluster),
             None => Arc::new(CachedCluster::new(
                 self.inner.client.clone(),
+                writer,
                 Arc::clone(&self.inner.informers),
                 scopes,
                 &self.name,

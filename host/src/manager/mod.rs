@@ -4,6 +4,7 @@
 
 mod actor;
 mod failure;
+mod identity;
 mod placement;
 mod prepare;
 mod status;
@@ -51,6 +52,9 @@ pub struct HostConfig {
     pub relist: Backoff,
     /// This replica's identity, reported in each Plugin's `status.host`.
     pub identity: Option<String>,
+    /// The configuration the host's client was made from, to make clients that impersonate a
+    /// Plugin's ServiceAccount; without it, Plugins that name one are refused.
+    pub cluster: Option<kube::Config>,
 }
 
 impl Default for HostConfig {
@@ -63,6 +67,7 @@ impl Default for HostConfig {
             status_interval: Duration::from_secs(2),
             relist: Backoff { base: Duration::from_millis(100), max: Duration::from_secs(30) },
             identity: None,
+            cluster: None,
         }
     }
 }

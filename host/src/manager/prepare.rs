@@ -7,6 +7,7 @@ use std::time::SystemTime;
 
 use super::Inner;
 use super::failure::LoadFailure;
+use super::identity;
 use crate::crd::PluginSpec;
 use crate::fetch::fetch as fetch_module;
 use crate::runtime::{Grants, Limits, Module};
@@ -21,6 +22,8 @@ pub(super) struct Prepared {
     pub(super) config: String,
     /// For `path` modules: the file's modification time when it was read.
     pub(super) modified: Option<SystemTime>,
+    /// The client the plugin's writes go through.
+    pub(super) writer: kube::Client,
 }
 
 /// A module's bytes, fetched and verified, with the spec's settings checked.
@@ -61,5 +64,6 @@ pub(super) async fn load(host: &Inner, spec: &PluginSpec, fetched: Fetched) -> R
         return Err(LoadFailure::PermissionDenied(missing));
     }
     let config = spec.config.as_ref().map_or_else(|| "{}".to_owned(), ToString::to_string);
-    Ok(Prepared { module, grants, limits, concurrency, config, modified })
+    let writer = identity::writer(host, spec)?;
+    Ok(Prepared { module, grants, limits, concurrency, config, modified, writer })
 }

@@ -39,10 +39,12 @@ impl Live {
             .try_init();
         let config = SimConfig { listen: "127.0.0.1:0".parse().expect("addr"), ..Default::default() };
         let sim = Sim::start(config).await.expect("sim starts");
-        let client = Client::try_from(kube::Config::new(sim.url().parse().expect("url"))).expect("client");
+        let cluster = kube::Config::new(sim.url().parse().expect("url"));
+        let client = Client::try_from(cluster.clone()).expect("client");
         weft::dev::install_crd(&client).await.expect("Plugin CRD installs");
         let mut host_config = HostConfig {
             sources: Sources { allow_path: true },
+            cluster: Some(cluster),
             status_interval: Duration::from_millis(100),
             ..HostConfig::default()
         };
