@@ -160,6 +160,7 @@ impl PluginController {
             last_active: parking_lot::Mutex::new(Instant::now()),
             calls,
         });
+        shared.note_synced();
         let span = tracing::Span::current();
         let mut tasks = JoinSet::new();
         for informer in &shared.primary {
@@ -180,7 +181,7 @@ impl PluginController {
     }
 
     fn informers(&self) -> impl Iterator<Item = &Arc<Informer>> {
-        self.shared.primary.iter().chain(self.shared.secondary.iter().map(|(i, _)| i))
+        self.shared.informers()
     }
 
     /// The informers this plugin holds.
@@ -233,6 +234,15 @@ impl PluginController {
 }
 
 impl Shared {
+    fn informers(&self) -> impl Iterator<Item = &Arc<Informer>> {
+        self.primary.iter().chain(self.secondary.iter().map(|(i, _)| i))
+    }
+
+    /// Records in the plugin's counters whether all its informers are synced (readiness reads it).
+    fn note_synced(&self) {
+        self.stats.synced.store(self.informers().all(|i| i.is_synced()), std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// Queues a key an event concerns.
     fn enqueue(&self, key: ObjectKey, trigger: Trigger) {
         self.queue.add(key, trigger, Urgency::Event);

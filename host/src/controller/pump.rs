@@ -25,6 +25,7 @@ impl Shared {
                 () = self.stop.cancelled() => return,
                 changed = state.changed() => {
                     if changed.is_err() { return; }
+                    self.note_synced();
                     // A (re)synced primary cache may hold objects we have never reconciled: on
                     // the first sync, every object is new to this plugin.
                     if source.is_none() && *state.borrow() == SyncState::Synced {

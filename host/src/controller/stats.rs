@@ -30,7 +30,7 @@ pub struct Stats {
     pub duration: Histogram,
     /// Keys waiting or being reconciled, as of the last change.
     pub queue_depth: AtomicU64,
-    /// Whether every informer the plugin uses is synced, as of the last status refresh.
+    /// Whether every informer the plugin uses is synced, as of its last change.
     pub synced: AtomicBool,
 }
 

@@ -263,7 +263,6 @@ impl Actor {
     async fn write_status(&mut self, plugin: &Plugin, verdict: &Verdict) {
         let running = self.running.as_ref().map(|r| {
             let watch_problem = r.controller.watch_problem();
-            r.stats.synced.store(watch_problem.is_none(), Ordering::Relaxed);
             let description = r.module.description();
             status::Running {
                 digest: r.module.digest().to_string(),
