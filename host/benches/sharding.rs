@@ -132,8 +132,9 @@ fn summary(mut samples: Vec<Duration>) -> String {
 
 async fn failover(signal: &str) -> String {
     let (emulator, cache) = setup(30).await;
+    let kind = signal.trim_start_matches('-').to_lowercase();
     let mut replicas: Vec<Replica> =
-        (0..3).map(|i| Replica::start(&emulator, &format!("{signal}-r{i}"), cache.path())).collect();
+        (0..3).map(|i| Replica::start(&emulator, &format!("{kind}-r{i}"), cache.path())).collect();
     divided(&replicas, 30).await;
     let mut samples = Vec::new();
     for round in 0..ROUNDS {
@@ -141,7 +142,7 @@ async fn failover(signal: &str) -> String {
         let Some(plugin) = replicas[victim].running().await.into_iter().next() else { continue };
         replicas[victim].signal(signal);
         samples.push(greeted_after(&emulator.client, &plugin, &format!("after-{round}")).await);
-        replicas[victim] = Replica::start(&emulator, &format!("{signal}-r{victim}-{round}"), cache.path());
+        replicas[victim] = Replica::start(&emulator, &format!("{kind}-r{victim}-{round}"), cache.path());
         divided(&replicas, 30).await;
     }
     summary(samples)

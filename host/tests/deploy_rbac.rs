@@ -17,6 +17,16 @@ use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 use weft_sim::{AuthConfig, AuthorizationMode, Sim, SimConfig};
 
+/// The host process, killed if the test ends early.
+struct HostGuard(std::process::Child);
+
+impl Drop for HostGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn kubectl(kubeconfig: &Path, args: &[&str]) {
     let output =
         Command::new(common::kubectl()).arg("--kubeconfig").arg(kubeconfig).args(args).output().expect("kubectl");
@@ -130,15 +140,17 @@ async fn the_host_runs_on_exactly_deploys_rbac_and_a_plugin_writes_as_its_own_se
             _ => arg,
         })
         .collect();
-    let mut host = Command::new(weft_binary())
-        .args(&args)
-        .env("KUBECONFIG", &host_kubeconfig)
-        .env("POD_NAME", "weft-0")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).expect("log"))
-        .spawn()
-        .expect("weft run starts");
+    let mut host = HostGuard(
+        Command::new(weft_binary())
+            .args(&args)
+            .env("KUBECONFIG", &host_kubeconfig)
+            .env("POD_NAME", "weft-0")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log"))
+            .spawn()
+            .expect("weft run starts"),
+    );
 
     let greeting = |namespace: &'static str| {
         let cms: Api<ConfigMap> = Api::namespaced(client.clone(), namespace);
@@ -163,8 +175,8 @@ async fn the_host_runs_on_exactly_deploys_rbac_and_a_plugin_writes_as_its_own_se
     .await;
     assert_eq!(ready.reason, "Running");
 
-    let _ = Command::new("kill").args(["-TERM", &host.id().to_string()]).status();
-    assert!(host.wait().expect("exits").success());
+    let _ = Command::new("kill").args(["-TERM", &host.0.id().to_string()]).status();
+    assert!(host.0.wait().expect("exits").success());
     let log = std::fs::read_to_string(&log).expect("log");
     assert!(
         !log.contains(r#"User \"system:serviceaccount:weft-system:weft\" cannot"#)
