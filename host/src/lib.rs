@@ -14,6 +14,7 @@ pub mod crd;
 pub mod dev;
 mod events;
 mod fetch;
+pub mod gzip;
 mod histogram;
 pub mod leader;
 mod manager;
