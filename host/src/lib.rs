@@ -19,6 +19,7 @@ mod histogram;
 pub mod leader;
 mod manager;
 mod metrics;
+mod producers;
 mod run;
 pub mod runtime;
 mod serve;
