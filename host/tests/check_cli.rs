@@ -3,12 +3,11 @@
 
 mod common;
 
-use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, Output};
 
 use common::languages::{Go, JavaScript, Language, Python, Rust};
-use common::{compiled_cache, example_bytes, example_path};
+use common::{compiled_cache, example_bytes, example_path, gzip};
 use rstest::rstest;
 use weft::runtime::Digest;
 
@@ -20,12 +19,6 @@ fn weft_check(files: &[&Path]) -> Output {
         .env("WEFT_CACHE_DIR", compiled_cache())
         .output()
         .expect("weft runs")
-}
-
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    encoder.write_all(bytes).expect("compress");
-    encoder.finish().expect("compress")
 }
 
 fn stdout(output: &Output) -> String {

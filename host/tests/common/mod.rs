@@ -35,6 +35,13 @@ pub fn kubectl() -> PathBuf {
     std::env::var_os("KUBECTL").map_or_else(|| PathBuf::from("kubectl"), PathBuf::from)
 }
 
+/// `bytes` gzip-compressed, as `gzip` would.
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut encoder, bytes).expect("compress");
+    encoder.finish().expect("compress")
+}
+
 /// Compiled plugins shared by every test binary and run (keyed by module digest and engine), so
 /// each module compiles once: a Python one takes seconds.
 pub fn compiled_cache() -> PathBuf {
