@@ -25,7 +25,7 @@ def reconcile(cm: weft.Object, ctx: weft.Context[dict]) -> None:
         case "panic":
             raise RuntimeError(f"misbehaving on purpose: {cm.name}")
         case "runtime-error":
-            {}[cm.name]  # noqa: B018 - a KeyError on purpose
+            {}[cm.name]  # a KeyError on purpose
         case "forbidden":
             # Secrets were never declared: the host refuses, and the SDK raises its error type.
             try:

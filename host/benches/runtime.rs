@@ -1,9 +1,9 @@
 //! Plugin runtime benchmarks: per-reconcile overhead against the same logic in native Rust, where
-//! that time goes, loading precompiled vs compiling, memory per plugin and per instance, and
-//! throughput on one and two threads.
+//! that time goes, loading precompiled vs compiling, memory per plugin and per instance,
+//! throughput on one and two threads, and hello in every language against its Rust build.
 //!
-//! Needs the example plugins (`scripts/build-examples`). Run with
-//! `cargo bench -p weft --bench runtime`.
+//! Needs the example plugins (`scripts/build-examples`, `scripts/build-polyglot-examples`). Run
+//! with `cargo bench -p weft --bench runtime`; `-- languages` runs the languages section alone.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -17,6 +17,9 @@ use weft::runtime::{
     Action, BoundModule, EngineConfig, Grants, Limits, Module, NoCluster, ObjectRef, PluginEnv, Runtime, RuntimeConfig,
     Trigger,
 };
+
+#[path = "runtime/languages.rs"]
+mod languages;
 
 const CALLS: usize = 20_000;
 const THROUGHPUT_CALLS: usize = 40_000;
@@ -280,6 +283,10 @@ fn throughput(runtime: &Runtime) {
 }
 
 fn main() {
+    if std::env::args().any(|arg| arg == "languages") {
+        languages::run();
+        return;
+    }
     // How much linear memory stays mapped between calls decides between page faults on first
     // touch (little kept) and zeroing on reuse (much kept); measure each setting.
     for keep in [0, 256 << 10, 4 << 20, 16 << 20] {
@@ -295,4 +302,5 @@ fn main() {
     }
     load_times();
     memory();
+    languages::run();
 }

@@ -3,17 +3,23 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use crate::gzip;
+use crate::producers::{self, Toolchain};
 use crate::runtime::bindings::{RelatedMapping, Watch};
-use crate::runtime::{Module, Runtime};
+use crate::runtime::{Digest, Module, Runtime};
 
-/// Loads `path` and describes it, or returns one line saying why it is not a usable plugin.
+/// Loads `path` (decompressing it when it is gzip, as the host does) and describes it, or
+/// returns one line saying why it is not a usable plugin.
 pub fn check(runtime: &Runtime, path: &Path) -> Result<String, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let stored = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let compressed = gzip::is_gzip(&stored)
+        .then(|| format!("gzip, {} bytes, sha256 {} (spec.sha256 may name either)", stored.len(), Digest::of(&stored)));
+    let bytes = gzip::decompress(stored).map_err(|e| gzip::chain(&e))?;
     let module = runtime.load(&bytes).map_err(|e| e.to_string())?;
-    Ok(report(path, &module))
+    Ok(report(path, &module, compressed.as_deref(), &producers::toolchain(&bytes)))
 }
 
-fn report(path: &Path, module: &Module) -> String {
+fn report(path: &Path, module: &Module, compressed: Option<&str>, toolchain: &Toolchain) -> String {
     let d = module.description();
     let mut out = String::new();
     let mut line = |label: &str, value: &str| {
@@ -21,6 +27,10 @@ fn report(path: &Path, module: &Module) -> String {
     };
     let header = format!("{}: weft plugin {} {}", path.display(), d.name, d.version);
     line("module", &format!("{}, {} bytes, sha256 {}", module.kind(), module.size(), module.digest()));
+    if let Some(compressed) = compressed {
+        line("compressed", compressed);
+    }
+    line("toolchain", &toolchain.to_string());
     line("reconciles", &watch(&d.primary));
     let owns: Vec<String> = d.owns.iter().map(watch).collect();
     line("owns", &list(&owns));

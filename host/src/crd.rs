@@ -27,7 +27,9 @@ use crate::runtime::{Limits, Rule};
 pub struct PluginSpec {
     /// Where the WebAssembly module comes from.
     pub module: ModuleSource,
-    /// Expected sha256 of the module (hex); required for `url`, checked for every source.
+    /// Expected sha256 of the module (hex); required for `url`, checked for every source. For a
+    /// gzip-compressed module either digest is accepted: of the bytes as stored, or of the
+    /// decompressed module.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
     /// Free-form configuration handed to every call of the plugin.
@@ -66,7 +68,8 @@ impl ServiceAccountRef {
     }
 }
 
-/// Exactly one of `configMap`, `url` or `path`.
+/// Exactly one of `configMap`, `url` or `path`. The module may be gzip-compressed from any of
+/// them (recognised by its magic bytes); it may decompress to at most 64 MiB.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ModuleSource {
@@ -114,7 +117,8 @@ pub struct PluginStatus {
     pub conditions: Vec<PluginCondition>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
-    /// sha256 of the module that is running.
+    /// sha256 of the module that is running (of the decompressed module, when it was stored
+    /// gzip-compressed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub module_digest: Option<String>,
     /// The running plugin's name and version, from `describe`.

@@ -11,7 +11,6 @@ use kube::Api;
 use rustls_platform_verifier::ConfigVerifierExt;
 
 use crate::crd::{ModuleSource, PluginSpec};
-use crate::runtime::Digest;
 
 /// Why a module could not be fetched. Each message says what was tried and what went wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -49,7 +48,7 @@ pub struct Sources {
     pub allow_path: bool,
 }
 
-/// The module bytes for `spec`, verified against `spec.sha256` when it is set.
+/// The module bytes for `spec`, decompressed when gzip, verified against `spec.sha256` when it is set.
 pub async fn fetch(client: &kube::Client, spec: &PluginSpec, sources: Sources) -> Result<Vec<u8>, FetchError> {
     let bytes = match &spec.module {
         ModuleSource { config_map: Some(cm), url: None, path: None } => {
@@ -83,17 +82,12 @@ pub async fn fetch(client: &kube::Client, spec: &PluginSpec, sources: Sources) -
         }
         _ => return Err(FetchError::InvalidSpec("module needs exactly one of configMap, url or path".into())),
     };
-    if let Some(expected) = &spec.sha256 {
-        let actual = Digest::of(&bytes).to_string();
-        if !actual.eq_ignore_ascii_case(expected.trim()) {
-            return Err(FetchError::DigestMismatch(format!("module sha256 is {actual}, spec.sha256 is {expected}")));
-        }
-    }
+    let bytes = crate::gzip::unpack_fetched(bytes, spec.sha256.clone()).await?;
     Ok(bytes)
 }
 
 /// The largest module a URL may serve.
-const MAX_DOWNLOAD: usize = 64 << 20;
+const MAX_DOWNLOAD: usize = crate::gzip::MAX_MODULE_BYTES;
 const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// GETs a module over HTTPS (or plain HTTP: `sha256` is what vouches for the bytes), verifying

@@ -171,9 +171,13 @@ struct DevArgs {
 
 #[derive(Debug, clap::Args)]
 struct CheckArgs {
-    /// Plugin files: wasm32-wasip2 components or wasm32-wasip1 modules built with the SDK.
+    /// Plugin files: wasm32-wasip2 components or wasm32-wasip1 modules built with an SDK, either
+    /// of them optionally gzip-compressed.
     #[arg(required = true)]
     files: Vec<PathBuf>,
+    /// Keep compiled plugins here between runs (a Python plugin takes seconds to compile).
+    #[arg(long, env = "WEFT_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
 }
 
 #[cfg(feature = "dev")]
@@ -356,7 +360,8 @@ fn compile(args: CompileArgs) -> anyhow::Result<ExitCode> {
 
 /// Plugin calls block their thread, so `check` runs without an async runtime.
 fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
-    let runtime = weft::runtime::Runtime::new(weft::runtime::RuntimeConfig::default())?;
+    let config = weft::runtime::RuntimeConfig { cache_dir: args.cache_dir.clone(), ..Default::default() };
+    let runtime = weft::runtime::Runtime::new(config)?;
     let mut ok = true;
     for file in &args.files {
         match weft::check::check(&runtime, file) {

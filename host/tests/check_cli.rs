@@ -1,14 +1,24 @@
-//! `weft check` through the real binary: reports for the examples, one-line refusals otherwise.
+//! `weft check` through the real binary: reports for the examples in every language, one-line
+//! refusals otherwise.
 
 mod common;
 
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::{example_bytes, example_path};
+use common::languages::{Go, JavaScript, Language, Python, Rust};
+use common::{compiled_cache, example_bytes, example_path, gzip};
+use rstest::rstest;
+use weft::runtime::Digest;
 
+/// `weft check FILES`, sharing compiled modules with the other tests.
 fn weft_check(files: &[&Path]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_weft")).arg("check").args(files).output().expect("weft runs")
+    Command::new(env!("CARGO_BIN_EXE_weft"))
+        .arg("check")
+        .args(files)
+        .env("WEFT_CACHE_DIR", compiled_cache())
+        .output()
+        .expect("weft runs")
 }
 
 fn stdout(output: &Output) -> String {
@@ -42,6 +52,48 @@ fn reports_what_each_example_declares() {
     assert!(stdout(&output).contains("core module, componentized with the WASI preview1 adapter"));
 }
 
+#[rstest]
+#[case::rust(Rust, "Rust (built with ")]
+#[case::go(Go, "Go 1.27.3 (built with Go cmd/compile go1.27.3)")]
+#[case::python(Python, "Python 3.14, SDK weft-plugin 0.1.0 (built with componentize-py 0.25.1, wit-component ")]
+#[case::javascript(
+    JavaScript,
+    "JavaScript, SDK @weft/plugin 0.1.0 (built with jco 1.35.0, componentize-qjs 0.4.5, wit-component "
+)]
+fn names_the_language_and_toolchain_of_every_example(#[case] language: Language, #[case] toolchain: &str) {
+    let examples = ["hello", "fleet-health", "misbehave"];
+    let paths: Vec<_> = examples.iter().map(|example| language.module_path(example)).collect();
+    let output = weft_check(&paths.iter().map(|p| p.as_path()).collect::<Vec<_>>());
+    assert!(output.status.success(), "{language}: {}", stderr(&output));
+    let report = stdout(&output);
+    for (example, path) in examples.iter().zip(&paths) {
+        let header = format!("{}: weft plugin {} 0.1.0\n", path.display(), language.plugin(example));
+        let (_, rest) = report.split_once(&header).unwrap_or_else(|| panic!("no report for {header:?}:\n{report}"));
+        let line = rest.lines().find(|l| l.starts_with("  toolchain ")).expect("a toolchain line");
+        assert!(line.starts_with(&format!("  toolchain    {toolchain}")), "{example}: {line}");
+    }
+}
+
+#[test]
+fn a_gzip_compressed_module_is_checked_as_the_host_would_load_it() {
+    let module = JavaScript.module_bytes("hello");
+    let compressed = gzip(&module);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("hello-js.wasm.gz");
+    std::fs::write(&path, &compressed).expect("write");
+    let output = weft_check(&[&path]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report = stdout(&output);
+    let module_line = format!("  module       component, {} bytes, sha256 {}\n", module.len(), Digest::of(&module));
+    let compressed_line = format!(
+        "  compressed   gzip, {} bytes, sha256 {} (spec.sha256 may name either)\n",
+        compressed.len(),
+        Digest::of(&compressed)
+    );
+    assert!(report.contains(&format!("{module_line}{compressed_line}")), "{report}");
+    assert!(report.contains("weft plugin hello-js 0.1.0"), "{report}");
+}
+
 #[test]
 fn refuses_each_bad_file_with_one_clear_line() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -54,6 +106,7 @@ fn refuses_each_bad_file_with_one_clear_line() {
     let cases = [
         (write("script.wasm", b"#!/bin/sh\n"), "not a WebAssembly file"),
         (write("truncated.wasm", &hello[..hello.len() / 3]), "invalid WebAssembly: "),
+        (write("truncated.wasm.gz", &gzip(&hello)[..1000]), "the module is gzip-compressed but does not decompress: "),
         (write("core.wasm", &wat::parse_str("(module)").expect("wat")), "a core WebAssembly module without"),
         (
             write(

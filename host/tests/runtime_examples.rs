@@ -1,22 +1,32 @@
 //! The example plugins, loaded by the real runtime and driven through `reconcile`, `cleanup` and
-//! `map-related` against the emulator's store: what each one writes.
+//! `map-related` against the emulator's store: what each one writes. `hello` and `fleet-health`
+//! run in every language they are written in, through the same test.
 
 mod common;
 
 use std::sync::Arc;
 
+use common::languages::{Go, JavaScript, Language, Python, Rust};
 use common::store_cluster::{TestCluster, Write};
-use common::{example, example_path, runtime};
+use common::{compiled_cache, example, example_in, example_path, runtime};
+use rstest::rstest;
 use serde_json::{Value, json};
-use weft::runtime::{Action, BoundModule, Grants, Limits, ModuleKind, ObjectRef, PluginEnv, Trigger};
+use weft::runtime::{
+    Action, BoundModule, EngineConfig, Grants, Limits, Module, ModuleKind, ObjectRef, PluginEnv, Runtime,
+    RuntimeConfig, Trigger,
+};
 
 fn plugin(name: &str, cluster: &TestCluster, config: Value) -> BoundModule {
-    let module = example(name);
+    bind(example(name), cluster, config)
+}
+
+/// `module` with the grants it declares.
+fn bind(module: Arc<Module>, cluster: &TestCluster, config: Value) -> BoundModule {
     let grants = Grants::declared(&module.description().permissions);
     BoundModule::new(
-        module,
+        module.clone(),
         PluginEnv {
-            name: Arc::from(name),
+            name: Arc::from(module.description().name.as_str()),
             grants,
             cluster: cluster.cluster.clone(),
             config: config.to_string(),
@@ -48,19 +58,24 @@ fn reconcile_stored(plugin: &BoundModule, cluster: &TestCluster, object: &Object
         .unwrap_or_else(|failure| panic!("reconcile of {object} failed: {failure:?}"))
 }
 
-#[test]
-fn hello_greets_with_the_configured_greeting_and_settles() {
+#[rstest]
+fn hello_greets_with_the_default_and_configured_greeting_and_settles(
+    #[values(Rust, Go, Python, JavaScript)] language: Language,
+) {
     let cluster = TestCluster::start();
     cluster.create(json!({
         "apiVersion": "v1", "kind": "ConfigMap",
         "metadata": { "name": "app", "namespace": "default", "labels": { "weft.dev/hello": "" } },
     }));
     let object = configmap_ref("default", "app");
+    let module = example_in(language, "hello");
+    assert_eq!(module.description().name, language.plugin("hello"));
 
-    let hello = plugin("hello", &cluster, json!({}));
+    let hello = bind(module.clone(), &cluster, json!({}));
     assert_eq!(reconcile_stored(&hello, &cluster, &object, "configmaps"), Action::Done);
     let cm = get_configmap(&cluster, "default", "app").expect("exists");
     assert_eq!(cm["metadata"]["annotations"]["weft.dev/greeting"], "hello, default/app");
+    assert_eq!(cluster.cluster.writes().len(), 1, "one patch");
 
     // Already greeted: no second write.
     cluster.cluster.clear_writes();
@@ -68,10 +83,43 @@ fn hello_greets_with_the_configured_greeting_and_settles() {
     assert_eq!(cluster.cluster.writes(), vec![]);
 
     // A new greeting re-greets.
-    let hi = plugin("hello", &cluster, json!({ "greeting": "hi" }));
+    let hi = bind(module, &cluster, json!({ "greeting": "hi" }));
     reconcile_stored(&hi, &cluster, &object, "configmaps");
     let cm = get_configmap(&cluster, "default", "app").expect("exists");
     assert_eq!(cm["metadata"]["annotations"]["weft.dev/greeting"], "hi, default/app");
+}
+
+/// A pool of three slots, each holding a live instance: the pool is sized for the language with
+/// the most core instances (Python), memories (JavaScript) and tables.
+#[rstest]
+fn the_pool_holds_a_live_instance_per_slot_in_every_language(
+    #[values(Rust, Go, Python, JavaScript)] language: Language,
+) {
+    const SLOTS: u32 = 3;
+    let config = RuntimeConfig {
+        engine: EngineConfig { max_instances: SLOTS, ..EngineConfig::default() },
+        cache_dir: Some(compiled_cache()),
+        ..RuntimeConfig::default()
+    };
+    let runtime = Runtime::new(config).expect("runtime");
+    let module = runtime.load(&language.module_bytes("hello")).expect("loads");
+    let cluster = TestCluster::start();
+    let hello = bind(module, &cluster, json!({}));
+    let greeted = json!({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {
+            "name": "app", "namespace": "default", "labels": { "weft.dev/hello": "" },
+            "annotations": { "weft.dev/greeting": "hello, default/app" },
+        },
+    });
+    let live: Vec<_> = (0..SLOTS)
+        .map(|slot| {
+            hello
+                .live_instance(configmap_ref("default", "app"), greeted.to_string())
+                .unwrap_or_else(|e| panic!("{language}: instance {slot} of {SLOTS}: {e}"))
+        })
+        .collect();
+    assert_eq!(live.len(), SLOTS as usize);
 }
 
 #[test]
@@ -183,8 +231,10 @@ fn configmap_mirror_reports_a_missing_namespace_as_transient_with_an_event() {
     assert_eq!(reporter, "configmap-mirror");
 }
 
-#[test]
-fn fleet_health_counts_members_and_writes_status_once() {
+#[rstest]
+fn fleet_health_counts_members_maps_them_and_writes_status_once(
+    #[values(Rust, Go, Python, JavaScript)] language: Language,
+) {
     let cluster = TestCluster::start();
     cluster.create_yaml(include_str!("../../examples/fleet-health/crds.yaml"));
     cluster.create(json!({
@@ -200,7 +250,9 @@ fn fleet_health_counts_members_and_writes_status_once() {
             "spec": { "healthy": healthy },
         }));
     }
-    let health = plugin("fleet-health", &cluster, json!({}));
+    let module = example_in(language, "fleet-health");
+    assert_eq!(module.description().name, language.plugin("fleet-health"));
+    let health = bind(module, &cluster, json!({}));
     let fleet = ObjectRef {
         api_version: "examples.weft.dev/v1".into(),
         kind: "Fleet".into(),

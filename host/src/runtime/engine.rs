@@ -56,13 +56,23 @@ impl Default for EngineConfig {
     }
 }
 
+/// What one plugin instance may need, so that `max_instances` of the largest plugins fit at once.
+/// Core instances per component, as the examples instantiate (the pool test in
+/// `tests/runtime_examples.rs` finds them): Rust at most 4, Go 5 (with the preview1 adapter),
+/// JavaScript (QuickJS) 9, and Python 14 (componentize-py links CPython, its libraries and WASI
+/// shims as separate modules). Core instances are only counted; memories and tables reserve
+/// address space per pool slot, and no language needs more than JavaScript's 2 memories or the
+/// 2 tables of Python and JavaScript.
+const CORE_INSTANCES_PER_PLUGIN: u32 = 14;
+const MEMORIES_PER_PLUGIN: u32 = 2;
+const TABLES_PER_PLUGIN: u32 = 4;
+
 pub(crate) fn new_engine(config: &EngineConfig) -> anyhow::Result<Engine> {
     let mut pool = PoolingAllocationConfig::new();
     pool.total_component_instances(config.max_instances)
-        // A Rust component has a handful of core instances (the program and wit-component's shims).
-        .total_core_instances(config.max_instances * 4)
-        .total_memories(config.max_instances * 2)
-        .total_tables(config.max_instances * 4)
+        .total_core_instances(config.max_instances * CORE_INSTANCES_PER_PLUGIN)
+        .total_memories(config.max_instances * MEMORIES_PER_PLUGIN)
+        .total_tables(config.max_instances * TABLES_PER_PLUGIN)
         .max_memory_size(config.max_memory_bytes)
         .linear_memory_keep_resident(config.memory_keep_resident)
         .table_keep_resident(config.memory_keep_resident)

@@ -82,15 +82,17 @@ impl Live {
 
     /// [`module_configmap`](Self::module_configmap) through any client.
     pub async fn module_configmap_on(client: &Client, name: &str, example: &str) {
+        Self::store_module(client, name, example_bytes(example)).await.expect("module ConfigMap created");
+    }
+
+    /// A ConfigMap in `weft-system` holding `module` under `plugin.wasm`, if the API server takes it.
+    pub async fn store_module(client: &Client, name: &str, module: Vec<u8>) -> kube::Result<ConfigMap> {
         let cm = ConfigMap {
             metadata: kube::api::ObjectMeta { name: Some(name.into()), ..Default::default() },
-            binary_data: Some([("plugin.wasm".to_owned(), ByteString(example_bytes(example)))].into()),
+            binary_data: Some([("plugin.wasm".to_owned(), ByteString(module))].into()),
             ..Default::default()
         };
-        Api::<ConfigMap>::namespaced(client.clone(), "weft-system")
-            .create(&PostParams::default(), &cm)
-            .await
-            .expect("module ConfigMap created");
+        Api::<ConfigMap>::namespaced(client.clone(), "weft-system").create(&PostParams::default(), &cm).await
     }
 
     /// Server-side applies a Plugin with this spec.
@@ -155,12 +157,22 @@ pub fn configmap(name: &str, labels: &[(&str, &str)], data: &[(&str, &str)]) -> 
 }
 
 /// Polls `check` until it yields a value; panics naming `what` after 30 seconds.
-pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+pub async fn eventually<T, F, Fut>(what: &str, check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
 {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    eventually_within(what, Duration::from_secs(30), check).await
+}
+
+/// [`eventually`] with a longer patience, for what waits on compiles (a Python module takes tens of
+/// seconds in a debug build).
+pub async fn eventually_within<T, F, Fut>(what: &str, patience: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + patience;
     loop {
         if let Some(value) = check().await {
             return value;

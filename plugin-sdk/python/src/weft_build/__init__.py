@@ -1,16 +1,23 @@
 """``weft-componentize``: builds a weft plugin component from a Python app module.
 
 It runs componentize-py against the contract shipped in the ``weft`` package (world
-``reconciler``), with the app's directory and the SDK on the Python path. Kept apart from the
-``weft`` package, which imports bindings that exist only inside the component.
+``reconciler``), with the app's directory and the SDK on the Python path, then records Python,
+componentize-py and the SDK in the component's producers section. Kept apart from the ``weft``
+package, which imports bindings that exist only inside the component.
 """
 
 import argparse
+import importlib.metadata
 import importlib.util
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+from weft_build import producers
+
+# The CPython that componentize-py 0.25 bundles (the SDK pins componentize-py).
+BUNDLED_PYTHON = "3.14"
 
 
 def main() -> None:
@@ -45,4 +52,15 @@ def main() -> None:
         "--python-path", str(sdk.parent),
         "--output", args.output,
     ]  # fmt: skip
-    sys.exit(subprocess.call(command))
+    status = subprocess.call(command)
+    if status == 0:
+        # Names the language, the tool and the SDK for `weft check`.
+        producers.add(
+            Path(args.output),
+            {
+                "language": {"Python": BUNDLED_PYTHON},
+                "processed-by": {"componentize-py": importlib.metadata.version("componentize-py")},
+                "sdk": {"weft-plugin": importlib.metadata.version("weft-plugin")},
+            },
+        )
+    sys.exit(status)
