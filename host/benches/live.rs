@@ -28,12 +28,12 @@ use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
 use parking_lot::Mutex;
+use processes::Emulator;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 use weft::Sources;
 use weft::crd::Plugin;
 use weft::{Host, HostConfig};
-use processes::Emulator;
 use weft_sim::{Sim, SimConfig, StoreConfig};
 
 const RATE_EVENTS: usize = 3_000;
@@ -356,7 +356,8 @@ async fn peer(kubeconfig: &std::path::Path) {
 /// CPU seconds a process has used (user and system), from `/proc/PID/stat` at 100 ticks a second.
 fn cpu_seconds(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
     let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or_default();
     (ticks(11) + ticks(12)) / 100.0
 }
@@ -427,7 +428,8 @@ async fn side(start: impl FnOnce(&Emulator) -> std::process::Child, prepare: imp
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let seen = greeted.lock().clone();
-    let mut latencies: Vec<Duration> = sent.iter().map(|(name, at)| seen[name].saturating_duration_since(*at)).collect();
+    let mut latencies: Vec<Duration> =
+        sent.iter().map(|(name, at)| seen[name].saturating_duration_since(*at)).collect();
     latencies.sort();
     let side = Side {
         startup,

@@ -1,8 +1,10 @@
-//! `weft check`: load a plugin file the way the host does and say what it declares.
+//! `weft check`: load a plugin file, or a module pushed to a registry, the way the host does and
+//! say what it declares.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
+use crate::oci::{self, Credentials, OciConfig, Reference, RegistryClient};
 use crate::runtime::bindings::{RelatedMapping, Watch};
 use crate::runtime::{Module, Runtime};
 
@@ -10,17 +12,44 @@ use crate::runtime::{Module, Runtime};
 pub fn check(runtime: &Runtime, path: &Path) -> Result<String, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let module = runtime.load(&bytes).map_err(|e| e.to_string())?;
-    Ok(report(path, &module))
+    Ok(report(&path.display().to_string(), &module, &[]))
 }
 
-fn report(path: &Path, module: &Module) -> String {
+/// Pulls `reference` as the host would (requiring a signature by each of `config`'s keys), loads
+/// it and describes it, or returns one line saying why it is not usable. This blocks.
+pub fn check_oci(
+    runtime: &Runtime,
+    reference: &str,
+    config: &OciConfig,
+    credentials: Option<Credentials>,
+) -> Result<String, String> {
+    let parsed: Reference = reference.parse().map_err(|e: oci::Error| e.to_string())?;
+    let pull = async {
+        let client = RegistryClient::new(&parsed.registry, parsed.endpoint(), credentials, config)?;
+        oci::pull::pull(&client, &parsed, &config.required_keys).await
+    };
+    let tokio = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+    let pulled = tokio.block_on(pull).map_err(|e| format!("{}: {e}", e.reason()))?;
+    let module = runtime.load(&pulled.bytes).map_err(|e| e.to_string())?;
+    let mut extra = vec![("resolved", pulled.resolved.to_string()), ("layer", pulled.layer.media_type.clone())];
+    let keys: Vec<String> = config.required_keys.iter().map(oci::CosignKey::fingerprint).collect();
+    if !keys.is_empty() {
+        extra.push(("signature", format!("verified: signed by {}", keys.join(", "))));
+    }
+    Ok(report(&format!("oci://{reference}"), &module, &extra))
+}
+
+fn report(label: &str, module: &Module, extra: &[(&str, String)]) -> String {
     let d = module.description();
     let mut out = String::new();
     let mut line = |label: &str, value: &str| {
         let _ = writeln!(out, "  {label:<12} {value}");
     };
-    let header = format!("{}: weft plugin {} {}", path.display(), d.name, d.version);
+    let header = format!("{label}: weft plugin {} {}", d.name, d.version);
     line("module", &format!("{}, {} bytes, sha256 {}", module.kind(), module.size(), module.digest()));
+    for (label, value) in extra {
+        line(label, value);
+    }
     line("reconciles", &watch(&d.primary));
     let owns: Vec<String> = d.owns.iter().map(watch).collect();
     line("owns", &list(&owns));

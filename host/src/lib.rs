@@ -18,6 +18,8 @@ mod histogram;
 pub mod leader;
 mod manager;
 mod metrics;
+pub mod oci;
+pub mod push;
 mod run;
 pub mod runtime;
 mod serve;

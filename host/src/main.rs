@@ -1,7 +1,7 @@
 //! The `weft` command line: flags to options, tracing, then the library's entry points.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -61,6 +61,14 @@ enum Command {
     Dev(DevArgs),
     /// Print the Plugin CustomResourceDefinition as YAML.
     Crd,
+    /// Push a plugin module to an OCI registry and print its manifest digest.
+    ///
+    /// The module is checked as `weft check` does, then pushed in the CNCF TAG Runtime wasm
+    /// layout (config application/vnd.wasm.config.v0+json, one application/wasm layer) with the
+    /// name and version from its describe as annotations. Credentials come from a Docker config
+    /// file (--authfile, else ~/.docker/config.json). Use the printed digest to pin the reference
+    /// (REFERENCE@DIGEST) in spec.module.oci.
+    Push(PushArgs),
 }
 
 /// Flags `weft run` and `weft dev` share.
@@ -77,6 +85,34 @@ struct HostArgs {
     /// event; 0 keeps every plugin loaded.
     #[arg(long, env = "WEFT_IDLE_AFTER_SECONDS", default_value_t = 60)]
     idle_after: u64,
+    #[command(flatten)]
+    registries: RegistryArgs,
+}
+
+/// How the host reaches registries and what it requires of their modules.
+#[derive(Debug, clap::Args)]
+struct RegistryArgs {
+    /// Reach this registry (HOST:PORT, as written in references) over plain HTTP instead of
+    /// HTTPS; repeatable, or comma-separated in the environment.
+    #[arg(long = "insecure-registry", value_name = "HOST:PORT", env = "WEFT_INSECURE_REGISTRY", value_delimiter = ',')]
+    insecure: Vec<String>,
+    /// Require every plugin module to be an OCI artifact with a cosign signature by the public
+    /// key in this PEM file (cosign.pub); repeatable (a signature by each is required).
+    #[arg(long = "signature-key", value_name = "FILE", env = "WEFT_SIGNATURE_KEY", value_delimiter = ',')]
+    signature_keys: Vec<PathBuf>,
+}
+
+impl RegistryArgs {
+    fn config(&self) -> anyhow::Result<weft::oci::OciConfig> {
+        let mut config =
+            weft::oci::OciConfig { insecure: self.insecure.iter().cloned().collect(), ..Default::default() };
+        for path in &self.signature_keys {
+            let pem = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let key = weft::oci::CosignKey::from_pem(&pem).with_context(|| path.display().to_string())?;
+            config.required_keys.push(key);
+        }
+        Ok(config)
+    }
 }
 
 impl HostArgs {
@@ -135,9 +171,29 @@ struct DevArgs {
 
 #[derive(Debug, clap::Args)]
 struct CheckArgs {
-    /// Plugin files: wasm32-wasip2 components or wasm32-wasip1 modules built with the SDK.
+    /// Plugin files (wasm32-wasip2 components or wasm32-wasip1 modules built with the SDK), or
+    /// oci://REFERENCE for a module in a registry, pulled as the host pulls it.
     #[arg(required = true)]
-    files: Vec<PathBuf>,
+    files: Vec<String>,
+    #[command(flatten)]
+    registries: RegistryArgs,
+    /// A Docker config file with registry credentials [default: ~/.docker/config.json]
+    #[arg(long, env = "REGISTRY_AUTH_FILE")]
+    authfile: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+struct PushArgs {
+    /// The plugin module (.wasm).
+    file: PathBuf,
+    /// Where to push it: REGISTRY/REPOSITORY:TAG.
+    reference: String,
+    /// Plain HTTP to the registry instead of HTTPS.
+    #[arg(long)]
+    insecure: bool,
+    /// A Docker config file with registry credentials [default: ~/.docker/config.json]
+    #[arg(long, env = "REGISTRY_AUTH_FILE")]
+    authfile: Option<PathBuf>,
 }
 
 #[cfg(feature = "dev")]
@@ -157,7 +213,7 @@ struct SimArgs {
 fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     // `check` reports problems itself; plugin output would only repeat them.
-    let default_filter = if matches!(cli.command, Command::Check(_)) { "warn" } else { "info" };
+    let default_filter = if matches!(cli.command, Command::Check(_) | Command::Push(_)) { "warn" } else { "info" };
     let logs = tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter)))
         .with_writer(std::io::stderr);
@@ -167,13 +223,20 @@ fn main() -> anyhow::Result<ExitCode> {
     }
     match cli.command {
         Command::Check(args) => return check(&args),
+        Command::Push(args) => return push(args),
         Command::Crd => print!("{}", weft::crd::crd_yaml()),
-        Command::Run(args) => until_signal(|shutdown| async move {
-            let client = kube::Client::try_default().await.context("no cluster configuration")?;
-            weft::run(client, run_options(args), shutdown).await
-        })?,
+        Command::Run(args) => {
+            let options = run_options(args)?;
+            until_signal(|shutdown| async move {
+                let client = kube::Client::try_default().await.context("no cluster configuration")?;
+                weft::run(client, options, shutdown).await
+            })?;
+        }
         #[cfg(feature = "dev")]
-        Command::Dev(args) => until_signal(|shutdown| weft::dev::run(dev_options(args), shutdown))?,
+        Command::Dev(args) => {
+            let options = dev_options(args)?;
+            until_signal(|shutdown| weft::dev::run(options, shutdown))?;
+        }
         #[cfg(feature = "dev")]
         Command::Sim(args) => until_signal(|shutdown| {
             let options =
@@ -184,31 +247,33 @@ fn main() -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn run_options(args: RunArgs) -> weft::RunOptions {
+fn run_options(args: RunArgs) -> anyhow::Result<weft::RunOptions> {
     let leader_election = args.leader_elect.then(|| {
         let identity = args.identity.or_else(|| std::env::var("POD_NAME").ok()).unwrap_or_else(default_identity);
         weft::leader::LeaseConfig::new(&args.lease_namespace, &args.lease_name, &identity)
     });
-    weft::RunOptions {
+    Ok(weft::RunOptions {
         resync: args.host.resync(),
         idle_after: args.host.idle_after(),
+        oci: args.host.registries.config()?,
         cache_dir: args.host.cache_dir,
         metrics_addr: args.metrics_addr,
         leader_election,
-    }
+    })
 }
 
 #[cfg(feature = "dev")]
-fn dev_options(args: DevArgs) -> weft::dev::DevOptions {
-    weft::dev::DevOptions {
+fn dev_options(args: DevArgs) -> anyhow::Result<weft::dev::DevOptions> {
+    Ok(weft::dev::DevOptions {
         resync: args.host.resync(),
         idle_after: args.host.idle_after(),
+        oci: args.host.registries.config()?,
         cache_dir: args.host.cache_dir,
         listen: args.listen,
         kubeconfig: args.kubeconfig,
         manifests: args.manifests,
         metrics_addr: args.metrics_addr,
-    }
+    })
 }
 
 fn default_identity() -> String {
@@ -245,18 +310,63 @@ async fn shutdown_signal() -> anyhow::Result<()> {
     }
 }
 
-/// Plugin calls block their thread, so `check` runs without an async runtime.
+/// Plugin calls block their thread, so `check` runs without an async runtime (a pull gets one of
+/// its own).
 fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let runtime = weft::runtime::Runtime::new(weft::runtime::RuntimeConfig::default())?;
+    let registries = args.registries.config()?;
     let mut ok = true;
     for file in &args.files {
-        match weft::check::check(&runtime, file) {
+        let checked = match file.strip_prefix("oci://") {
+            Some(reference) => {
+                let registry = reference.split('/').next().unwrap_or_default();
+                weft::oci::credentials_from_file(args.authfile.as_deref(), registry)
+                    .map_err(|e| e.to_string())
+                    .and_then(|credentials| weft::check::check_oci(&runtime, reference, &registries, credentials))
+            }
+            None => weft::check::check(&runtime, Path::new(file)),
+        };
+        match checked {
             Ok(report) => print!("{report}"),
             Err(reason) => {
                 ok = false;
-                eprintln!("{}: {reason}", file.display());
+                eprintln!("{file}: {reason}");
             }
         }
     }
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Checks the module (compiling it, which blocks), then pushes it on an async runtime.
+fn push(args: PushArgs) -> anyhow::Result<ExitCode> {
+    let runtime = weft::runtime::Runtime::new(weft::runtime::RuntimeConfig::default())?;
+    let checked = match weft::push::prepare(&runtime, &args.file) {
+        Ok(checked) => checked,
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let summary = checked.summary();
+    let options = weft::push::PushOptions {
+        file: args.file,
+        reference: args.reference,
+        insecure: args.insecure,
+        authfile: args.authfile,
+    };
+    let pushed = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(weft::push::push(checked, &options));
+    match pushed {
+        Ok(digest) => {
+            eprintln!("pushed {summary} to {}; pin it as {}@{digest}", options.reference, options.reference);
+            println!("{digest}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("{}: {e}", options.reference);
+            Ok(ExitCode::FAILURE)
+        }
+    }
 }

@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::leader::{self, LeaseConfig};
 use crate::manager::{Host, HostConfig};
+use crate::oci::OciConfig;
 
 /// What `weft run` was asked for.
 #[derive(Debug, Clone)]
@@ -23,6 +24,8 @@ pub struct RunOptions {
     pub metrics_addr: SocketAddr,
     /// Run only while holding this Lease.
     pub leader_election: Option<LeaseConfig>,
+    /// Registries: plain-HTTP ones and required signatures.
+    pub oci: OciConfig,
 }
 
 /// Runs the host against the cluster of `client` until `shutdown`, then stops every plugin.
@@ -31,6 +34,7 @@ pub async fn run(client: kube::Client, options: RunOptions, shutdown: Cancellati
     config.runtime.cache_dir = cache_dir_or_default(options.cache_dir);
     config.controller.resync = options.resync;
     config.controller.idle_after = options.idle_after;
+    config.oci = with_blob_cache(options.oci, config.runtime.cache_dir.as_deref());
     let host = Host::new(client.clone(), config)?;
     let listener = tokio::net::TcpListener::bind(options.metrics_addr)
         .await
@@ -56,6 +60,14 @@ pub async fn run(client: kube::Client, options: RunOptions, shutdown: Cancellati
     }
     endpoints.await??;
     Ok(())
+}
+
+/// `oci` keeping pulled modules under `cache_dir/blobs`, unless it names a place of its own.
+pub(crate) fn with_blob_cache(mut oci: OciConfig, cache_dir: Option<&std::path::Path>) -> OciConfig {
+    if oci.cache_dir.is_none() {
+        oci.cache_dir = cache_dir.map(|dir| dir.join("blobs"));
+    }
+    oci
 }
 
 /// The compiled-plugin cache to use: `dir`, else `weft-compiled` in the temporary directory.

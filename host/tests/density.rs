@@ -26,7 +26,10 @@ async fn fifty_plugins_applied_at_once_become_ready_within_a_memory_bound() {
             "apiVersion": "v1", "kind": "ConfigMap",
             "metadata": { "name": format!("greet-{i}"), "labels": { "weft.dev/hello": "" } },
         });
-        configmaps.patch(&format!("greet-{i}"), &PatchParams::apply("test").force(), &Patch::Apply(cm)).await.expect("apply");
+        configmaps
+            .patch(&format!("greet-{i}"), &PatchParams::apply("test").force(), &Patch::Apply(cm))
+            .await
+            .expect("apply");
     }
     let cache = tempfile::tempdir().expect("tempdir");
     let mut host = HostProcess::start(&emulator, cache.path(), &[]);

@@ -5,6 +5,7 @@
 mod actor;
 mod failure;
 mod prepare;
+mod refetch;
 mod status;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -31,6 +32,7 @@ use crate::events::Events;
 use crate::fetch::Sources;
 use crate::histogram::Histogram;
 use crate::metrics;
+use crate::oci::OciConfig;
 use crate::runtime::{self, Limits, Runtime, RuntimeConfig};
 
 /// Host-wide settings.
@@ -45,6 +47,11 @@ pub struct HostConfig {
     pub status_interval: Duration,
     /// Backoff between failed lists and watches, for informers and the Plugin watch.
     pub relist: Backoff,
+    /// Registries: plain-HTTP ones, required signatures, limits.
+    pub oci: OciConfig,
+    /// Backoff between tries of a module that could not be fetched (a registry down, a module
+    /// or pull secret not there yet).
+    pub refetch: Backoff,
 }
 
 impl Default for HostConfig {
@@ -56,6 +63,8 @@ impl Default for HostConfig {
             sources: Sources { allow_path: false },
             status_interval: Duration::from_secs(2),
             relist: Backoff { base: Duration::from_millis(100), max: Duration::from_secs(30) },
+            oci: OciConfig::default(),
+            refetch: Backoff { base: Duration::from_secs(2), max: Duration::from_secs(300) },
         }
     }
 }
