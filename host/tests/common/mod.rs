@@ -3,8 +3,10 @@
 
 #![allow(dead_code)]
 
+pub mod fault_proxy;
 pub mod live;
 pub mod processes;
+pub mod registry;
 pub mod store_cluster;
 
 use std::collections::HashMap;
