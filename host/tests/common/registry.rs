@@ -97,7 +97,7 @@ impl Registry {
             Auth::Token => {
                 let port = free_port();
                 let cert = dir.path().join("root.crt");
-                let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/oci/helper.py");
+                let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/oci/token_server.py");
                 let child = Command::new("python3")
                     .arg(script)
                     .args([&port.to_string(), USER, PASSWORD])
