@@ -360,7 +360,8 @@ fn push(args: PushArgs) -> anyhow::Result<ExitCode> {
         .block_on(weft::push::push(checked, &options));
     match pushed {
         Ok(digest) => {
-            eprintln!("pushed {summary} to {}; pin it as {}@{digest}", options.reference, options.reference);
+            let pinned = options.reference.parse::<weft::oci::Reference>().map(|r| r.pinned(&digest).to_string());
+            eprintln!("pushed {summary} to {}; pin it as {}", options.reference, pinned.unwrap_or_default());
             println!("{digest}");
             Ok(ExitCode::SUCCESS)
         }

@@ -65,11 +65,7 @@ async fn a_manifest_or_blob_that_does_not_match_its_digest_is_refused() {
     live.apply_plugin("pinned-sha", sha).await;
 
     let c = live.wait_condition("by-tag", "Ready", "False", "DigestMismatch").await;
-    assert!(
-        c.message.contains(&format!("the registry says the manifest of")) && c.message.contains(&other),
-        "{}",
-        c.message
-    );
+    assert!(c.message.contains("the registry says the manifest of") && c.message.contains(&other), "{}", c.message);
     let c = live.wait_condition("by-digest", "Ready", "False", "DigestMismatch").await;
     assert!(c.message.contains(&format!("has digest {other}")), "{}", c.message);
     let c = live.wait_condition("damaged", "Ready", "False", "DigestMismatch").await;

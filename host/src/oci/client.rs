@@ -105,7 +105,7 @@ enum Failure {
     /// No answer (connection, TLS, time): worth trying again.
     Transport(String),
     /// 429 or 5xx, with the `Retry-After` it named: worth trying again.
-    Status(Response, Option<Duration>),
+    Status(Box<Response>, Option<Duration>),
     /// Not worth trying again.
     Fatal(Error),
 }
@@ -260,7 +260,7 @@ impl RegistryClient {
         let status = response.status;
         if status == StatusCode::TOO_MANY_REQUESTS || matches!(status.as_u16(), 500 | 502 | 503 | 504) {
             let after = response.header(RETRY_AFTER.as_str()).and_then(|v| v.trim().parse().ok());
-            return Err(Failure::Status(response, after.map(Duration::from_secs)));
+            return Err(Failure::Status(Box::new(response), after.map(Duration::from_secs)));
         }
         Ok(response)
     }
