@@ -33,6 +33,13 @@ impl Signer {
         CosignKey::from_point(self.pair.public_key().as_ref())
     }
 
+    /// Pushes `module` to `reference` and signs it; returns the manifest digest.
+    async fn push_signed(&self, registry: &Registry, reference: &str, module: &[u8]) -> String {
+        let digest = registry.push(reference, module).await;
+        self.sign(registry, reference, &digest).await;
+        digest
+    }
+
     /// Signs `digest` in `reference`'s repository, as `cosign sign --key` does.
     async fn sign(&self, registry: &Registry, reference: &str, digest: &str) {
         self.sign_as(registry, reference, digest, digest).await;
@@ -60,13 +67,11 @@ async fn a_plugin_requiring_a_signature_runs_signed_modules_and_keeps_the_old_on
     let (trusted, stranger) = (Signer::new(), Signer::new());
     let hello = common::example_bytes("hello");
     let v1 = registry.reference("signed/hello:v1");
-    let d1 = registry.push(&v1, &hello).await;
-    trusted.sign(&registry, &v1, &d1).await;
+    let d1 = trusted.push_signed(&registry, &v1, &hello).await;
     let unsigned = registry.reference("signed/hello:unsigned");
     registry.push(&unsigned, &variant(&hello, 1)).await;
     let forged = registry.reference("signed/hello:forged");
-    let d3 = registry.push(&forged, &variant(&hello, 2)).await;
-    stranger.sign(&registry, &forged, &d3).await;
+    stranger.push_signed(&registry, &forged, &variant(&hello, 2)).await;
     // v1's valid signature copied beside another artifact: it names v1's digest, not this one's.
     let replayed = registry.reference("signed/hello:replayed");
     let d4 = registry.push(&replayed, &variant(&hello, 3)).await;
@@ -118,8 +123,7 @@ async fn a_host_wide_signature_key_refuses_unsigned_modules_and_other_sources() 
     let signer = Signer::new();
     let hello = common::example_bytes("hello");
     let signed = registry.reference("policy/hello:signed");
-    let digest = registry.push(&signed, &hello).await;
-    signer.sign(&registry, &signed, &digest).await;
+    signer.push_signed(&registry, &signed, &hello).await;
     let unsigned = registry.reference("policy/hello:unsigned");
     registry.push(&unsigned, &variant(&hello, 5)).await;
 
