@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use kube::api::{Api, Patch, PatchParams, PostParams};
-use kube::runtime::watcher;
+use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
 use parking_lot::Mutex;
 use processes::{Emulator, HostProcess, Memory, apply_plugins, module_configmaps, wait_for_condition};
@@ -140,6 +140,7 @@ struct Probe {
     seen: Arc<Mutex<Vec<Duration>>>,
     stop: CancellationToken,
     producer: tokio::task::JoinHandle<usize>,
+    watch: tokio::task::JoinHandle<()>,
 }
 
 impl Probe {
@@ -147,10 +148,11 @@ impl Probe {
         let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
         let seen: Arc<Mutex<Vec<Duration>>> = Arc::default();
         let copies: Api<ConfigMap> = Api::namespaced(client.clone(), "probe-dst");
-        tokio::spawn({
+        let watch = tokio::spawn({
             let (sent, seen) = (Arc::clone(&sent), Arc::clone(&seen));
             async move {
-                let mut events = std::pin::pin!(watcher::watcher(copies, watcher::Config::default()));
+                let events = watcher::watcher(copies, watcher::Config::default()).default_backoff();
+                let mut events = std::pin::pin!(events);
                 while let Some(event) = events.next().await {
                     if let Ok(watcher::Event::Apply(copy) | watcher::Event::InitApply(copy)) = event
                         && let Some(at) = sent.lock().remove(&copy.name_any())
@@ -186,7 +188,7 @@ impl Probe {
                 }
             }
         });
-        Self { sent, seen, stop, producer }
+        Self { sent, seen, stop, producer, watch }
     }
 
     /// Stops sending, waits for the copies still due, and describes the latencies.
@@ -197,6 +199,7 @@ impl Probe {
         while !self.sent.lock().is_empty() && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        self.watch.abort();
         let mut seen = self.seen.lock().clone();
         seen.sort();
         format!(

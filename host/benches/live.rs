@@ -371,11 +371,11 @@ struct Side {
     latency: (Duration, Duration),
 }
 
-/// Counts greeted ConfigMaps and records when each was first seen greeted.
-fn watch_greetings(client: &Client) -> Arc<Mutex<HashMap<String, Instant>>> {
+/// Records when each ConfigMap was first seen greeted, until the task is aborted.
+fn watch_greetings(client: &Client) -> (Arc<Mutex<HashMap<String, Instant>>>, tokio::task::JoinHandle<()>) {
     let greeted: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let api: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
-    tokio::spawn({
+    let task = tokio::spawn({
         let greeted = Arc::clone(&greeted);
         async move {
             let mut events = std::pin::pin!(watcher(api, watcher::Config::default()));
@@ -388,7 +388,7 @@ fn watch_greetings(client: &Client) -> Arc<Mutex<HashMap<String, Instant>>> {
             }
         }
     });
-    greeted
+    (greeted, task)
 }
 
 /// One side: `PEER_OBJECTS` ConfigMaps waiting, the process started, timed until all are
@@ -406,7 +406,7 @@ async fn side(start: impl FnOnce(&Emulator) -> std::process::Child, prepare: imp
         cms.create(&PostParams::default(), &serde_json::from_value(cm).unwrap()).await.unwrap();
     }
     prepare(&client).await;
-    let greeted = watch_greetings(&client);
+    let (greeted, watch) = watch_greetings(&client);
     let started = Instant::now();
     let mut child = start(&emulator);
     let pid = child.id();
@@ -438,6 +438,7 @@ async fn side(start: impl FnOnce(&Emulator) -> std::process::Child, prepare: imp
         rss: processes::Memory::of(pid).rss,
         latency: (percentile(&latencies, 0.5), percentile(&latencies, 0.99)),
     };
+    watch.abort();
     let _ = child.kill();
     let _ = child.wait();
     side

@@ -147,6 +147,9 @@ pub struct PluginStatus {
     pub errors: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// The host replica running the plugin (its identity), when the host has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
 }
 
 /// A condition in the usual Kubernetes shape.
@@ -215,7 +218,7 @@ fn parse_quantity(s: &str) -> Option<usize> {
 }
 
 /// `250ms`, `10s`, `2m`.
-fn parse_duration(s: &str) -> Option<Duration> {
+pub fn parse_duration(s: &str) -> Option<Duration> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (number, unit) = s.split_at(split);

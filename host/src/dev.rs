@@ -49,6 +49,7 @@ pub async fn run(options: DevOptions, shutdown: CancellationToken) -> anyhow::Re
 
     let mut host_config = HostConfig { sources: Sources { allow_path: true }, ..HostConfig::default() };
     host_config.runtime.cache_dir = crate::run::cache_dir_or_default(options.cache_dir.clone());
+    host_config.runtime.compile_in = crate::run::compile_in_child();
     host_config.controller.resync = options.resync;
     host_config.controller.idle_after = options.idle_after;
     host_config.oci = crate::run::with_blob_cache(options.oci.clone(), host_config.runtime.cache_dir.as_deref());
@@ -97,13 +98,23 @@ pub struct SimOptions {
     pub kubeconfig: PathBuf,
     /// Events kept for watch resumption.
     pub history: usize,
+    pub authorization: weft_sim::AuthorizationMode,
+    /// kube-apiserver's `--token-auth-file`.
+    pub token_auth_file: Option<PathBuf>,
 }
 
 /// Serves the emulator alone until `shutdown`.
 pub async fn sim(options: SimOptions, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let static_tokens = match &options.token_auth_file {
+        Some(path) => weft_sim::auth::read_token_file(path)?,
+        None => Vec::new(),
+    };
     let config = weft_sim::SimConfig {
         listen: options.listen,
         store: weft_sim::StoreConfig { history_capacity: options.history, ..Default::default() },
+        auth: weft_sim::AuthConfig { mode: options.authorization, static_tokens },
+        // kubectl sends tokens only over TLS, so an emulator that checks them serves HTTPS.
+        tls: options.authorization == weft_sim::AuthorizationMode::Rbac,
         ..Default::default()
     };
     let sim = weft_sim::Sim::start(config).await?;

@@ -8,10 +8,11 @@
 use std::future::Future;
 use std::time::Duration;
 
-use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
-use kube::api::{Api, ObjectMeta, PostParams};
+use k8s_openapi::api::coordination::v1::Lease;
+use kube::api::Api;
 use tokio_util::sync::CancellationToken;
+
+use crate::lease;
 
 /// Timing and identity of one candidate.
 #[derive(Debug, Clone)]
@@ -94,69 +95,16 @@ where
     }
 }
 
-fn now() -> MicroTime {
-    MicroTime(jiff::Timestamp::now())
-}
-
-/// Takes the Lease if it is free, expired or ours (renewing it); `Ok(false)` if another
-/// candidate holds it. Updates carry the resourceVersion read, so two candidates cannot both win.
-async fn try_acquire_or_renew(leases: &Api<Lease>, config: &LeaseConfig) -> Result<bool, kube::Error> {
-    let duration_seconds = i32::try_from(config.lease_duration.as_secs()).unwrap_or(i32::MAX).max(1);
-    let Some(mut lease) = leases.get_opt(&config.name).await? else {
-        let lease = Lease {
-            metadata: ObjectMeta { name: Some(config.name.clone()), ..ObjectMeta::default() },
-            spec: Some(LeaseSpec {
-                holder_identity: Some(config.identity.clone()),
-                lease_duration_seconds: Some(duration_seconds),
-                acquire_time: Some(now()),
-                renew_time: Some(now()),
-                lease_transitions: Some(0),
-                ..LeaseSpec::default()
-            }),
-        };
-        return match leases.create(&PostParams::default(), &lease).await {
-            Ok(_) => Ok(true),
-            Err(kube::Error::Api(status)) if status.code == 409 => Ok(false),
-            Err(e) => Err(e),
-        };
-    };
-    let spec = lease.spec.get_or_insert_with(LeaseSpec::default);
-    let holder = spec.holder_identity.clone().filter(|h| !h.is_empty());
-    let ours = holder.as_deref() == Some(config.identity.as_str());
-    if !ours && holder.is_some() && !expired(spec) {
-        return Ok(false);
-    }
-    if !ours {
-        spec.holder_identity = Some(config.identity.clone());
-        spec.acquire_time = Some(now());
-        spec.lease_transitions = Some(spec.lease_transitions.unwrap_or(0) + 1);
-    }
-    spec.lease_duration_seconds = Some(duration_seconds);
-    spec.renew_time = Some(now());
-    match leases.replace(&config.name, &PostParams::default(), &lease).await {
-        Ok(_) => Ok(true),
-        Err(kube::Error::Api(status)) if status.code == 409 => Ok(false),
-        Err(e) => Err(e),
-    }
-}
-
-fn expired(spec: &LeaseSpec) -> bool {
-    let Some(MicroTime(renewed)) = spec.renew_time else { return true };
-    let duration = jiff::SignedDuration::from_secs(i64::from(spec.lease_duration_seconds.unwrap_or(0)));
-    renewed.checked_add(duration).is_ok_and(|until| until < jiff::Timestamp::now())
-}
-
 /// Gives the Lease up so a standby can take it at once.
 async fn release(leases: &Api<Lease>, config: &LeaseConfig) {
-    let Ok(Some(mut lease)) = leases.get_opt(&config.name).await else { return };
-    let Some(spec) = lease.spec.as_mut() else { return };
-    if spec.holder_identity.as_deref() != Some(config.identity.as_str()) {
-        return;
-    }
-    spec.holder_identity = None;
-    spec.renew_time = None;
-    match leases.replace(&config.name, &PostParams::default(), &lease).await {
-        Ok(_) => tracing::info!(identity = %config.identity, "released the lease"),
+    match lease::release(leases, &config.name, &config.identity).await {
+        Ok(()) => tracing::info!(identity = %config.identity, "released the lease"),
         Err(e) => tracing::warn!(error = %e, "could not release the lease"),
     }
+}
+
+async fn try_acquire_or_renew(leases: &Api<Lease>, config: &LeaseConfig) -> Result<bool, kube::Error> {
+    let labels = Default::default();
+    let claim = lease::try_hold(leases, &config.name, &config.identity, config.lease_duration, &labels).await?;
+    Ok(claim == lease::Claim::Ours)
 }

@@ -39,7 +39,8 @@ enum LogFormat {
 enum Command {
     /// Serve the embedded Kubernetes API emulator until SIGINT or SIGTERM.
     ///
-    /// Plain HTTP, no authentication; writes a kubeconfig so kubectl and kube clients can use it.
+    /// Plain HTTP (HTTPS under `--authorization-mode=RBAC`, which authorizes as kube-apiserver does;
+    /// otherwise everything is allowed); writes an admin kubeconfig for kubectl and kube clients.
     #[cfg(feature = "dev")]
     Sim(SimArgs),
     /// Load plugin files the way the host would and print what each declares.
@@ -69,6 +70,23 @@ enum Command {
     /// file (--authfile, else ~/.docker/config.json). Use the printed digest to pin the reference
     /// (REFERENCE@DIGEST) in spec.module.oci.
     Push(PushArgs),
+    /// Compile plugin modules into a compiled-plugin cache, so that hosts using the cache load
+    /// them in milliseconds. The host also runs this itself for every module it compiles, so the
+    /// compiler's memory is never the host's.
+    Compile(CompileArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct CompileArgs {
+    /// Plugin files, or `-` for standard input.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// The compiled-plugin cache [default: weft-compiled in the temporary directory]
+    #[arg(long, env = "WEFT_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Engine settings as JSON, from the host that runs this, so the result fits its engine.
+    #[arg(long, hide = true)]
+    engine: Option<String>,
 }
 
 /// Flags `weft run` and `weft dev` share.
@@ -138,17 +156,35 @@ struct RunArgs {
     #[arg(long, env = "WEFT_METRICS_ADDR", default_value = "0.0.0.0:8080")]
     metrics_addr: SocketAddr,
     /// Run only while holding a Lease, so several replicas can run with one active.
-    #[arg(long, env = "WEFT_LEADER_ELECT")]
+    #[arg(long, env = "WEFT_LEADER_ELECT", conflicts_with = "shards")]
     leader_elect: bool,
-    /// Namespace of the leader election Lease.
+    /// Share the plugins among the replicas started with the same number: each runs the plugins
+    /// of the buckets (of this many) it holds a Lease for. 0 turns sharding off.
+    #[arg(long, env = "WEFT_SHARDS", default_value_t = 0)]
+    shards: u32,
+    /// Namespace of the leader election, membership and bucket Leases.
     #[arg(long, env = "WEFT_LEASE_NAMESPACE", default_value = "weft-system")]
     lease_namespace: String,
     /// Name of the leader election Lease.
     #[arg(long, env = "WEFT_LEASE_NAME", default_value = "weft-host")]
     lease_name: String,
-    /// This replica's identity in the Lease; defaults to POD_NAME, else the host name and pid.
+    /// How long a Lease stays valid without renewal (`15s`, `500ms`).
+    #[arg(long, env = "WEFT_LEASE_DURATION", default_value = "15s", value_parser = duration)]
+    lease_duration: Duration,
+    /// A replica that has not renewed its Lease for this long stops reconciling; it must be
+    /// shorter than the lease duration, by more than clocks may differ between replicas.
+    #[arg(long, env = "WEFT_RENEW_DEADLINE", default_value = "10s", value_parser = duration)]
+    renew_deadline: Duration,
+    /// How often Leases are tried and renewed.
+    #[arg(long, env = "WEFT_RETRY_PERIOD", default_value = "2s", value_parser = duration)]
+    retry_period: Duration,
+    /// This replica's identity in the Leases; defaults to POD_NAME, else the host name and pid.
     #[arg(long, env = "WEFT_IDENTITY")]
     identity: Option<String>,
+}
+
+fn duration(text: &str) -> Result<Duration, String> {
+    weft::crd::parse_duration(text).ok_or_else(|| format!("{text:?} is not a duration such as 500ms, 15s or 1m"))
 }
 
 #[cfg(feature = "dev")]
@@ -208,12 +244,21 @@ struct SimArgs {
     /// Events kept for watch resumption; older resourceVersions get 410 Expired.
     #[arg(long, env = "WEFT_SIM_HISTORY", default_value_t = 10_000)]
     history: usize,
+    /// AlwaysAllow, or RBAC: authorize every request by the stored Roles and bindings, as
+    /// kube-apiserver does (the kubeconfig's admin token is in system:masters); RBAC serves HTTPS
+    /// with a CA made at start, which the kubeconfig carries.
+    #[arg(long, env = "WEFT_SIM_AUTHORIZATION_MODE", default_value = "AlwaysAllow", value_parser = ["AlwaysAllow", "RBAC"])]
+    authorization_mode: String,
+    /// Bearer tokens in kube-apiserver's token file format: `token,user,uid[,"group1,group2"]`.
+    #[arg(long, env = "WEFT_SIM_TOKEN_AUTH_FILE")]
+    token_auth_file: Option<PathBuf>,
 }
 
 fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
-    // `check` reports problems itself; plugin output would only repeat them.
-    let default_filter = if matches!(cli.command, Command::Check(_) | Command::Push(_)) { "warn" } else { "info" };
+    // `check`, `push` and `compile` report problems themselves.
+    let default_filter =
+        if matches!(cli.command, Command::Check(_) | Command::Push(_) | Command::Compile(_)) { "warn" } else { "info" };
     let logs = tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter)))
         .with_writer(std::io::stderr);
@@ -224,14 +269,12 @@ fn main() -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check(args) => return check(&args),
         Command::Push(args) => return push(args),
+        Command::Compile(args) => return compile(args),
         Command::Crd => print!("{}", weft::crd::crd_yaml()),
-        Command::Run(args) => {
-            let options = run_options(args)?;
-            until_signal(|shutdown| async move {
-                let client = kube::Client::try_default().await.context("no cluster configuration")?;
-                weft::run(client, options, shutdown).await
-            })?;
-        }
+        Command::Run(args) => until_signal(|shutdown| async move {
+            let client = kube::Client::try_default().await.context("no cluster configuration")?;
+            weft::run(client, run_options(args)?, shutdown).await
+        })?,
         #[cfg(feature = "dev")]
         Command::Dev(args) => {
             let options = dev_options(args)?;
@@ -239,8 +282,17 @@ fn main() -> anyhow::Result<ExitCode> {
         }
         #[cfg(feature = "dev")]
         Command::Sim(args) => until_signal(|shutdown| {
-            let options =
-                weft::dev::SimOptions { listen: args.listen, kubeconfig: args.kubeconfig, history: args.history };
+            let authorization = match args.authorization_mode.as_str() {
+                "RBAC" => weft_sim::AuthorizationMode::Rbac,
+                _ => weft_sim::AuthorizationMode::AlwaysAllow,
+            };
+            let options = weft::dev::SimOptions {
+                listen: args.listen,
+                kubeconfig: args.kubeconfig,
+                history: args.history,
+                authorization,
+                token_auth_file: args.token_auth_file,
+            };
             weft::dev::sim(options, shutdown)
         })?,
     }
@@ -248,17 +300,40 @@ fn main() -> anyhow::Result<ExitCode> {
 }
 
 fn run_options(args: RunArgs) -> anyhow::Result<weft::RunOptions> {
-    let leader_election = args.leader_elect.then(|| {
-        let identity = args.identity.or_else(|| std::env::var("POD_NAME").ok()).unwrap_or_else(default_identity);
-        weft::leader::LeaseConfig::new(&args.lease_namespace, &args.lease_name, &identity)
-    });
+    anyhow::ensure!(
+        args.retry_period < args.renew_deadline && args.renew_deadline < args.lease_duration,
+        "--retry-period ({:?}) must be shorter than --renew-deadline ({:?}), and that shorter than --lease-duration ({:?})",
+        args.retry_period,
+        args.renew_deadline,
+        args.lease_duration
+    );
+    let identity = args.identity.or_else(|| std::env::var("POD_NAME").ok()).unwrap_or_else(default_identity);
+    let coordination = if args.shards > 0 {
+        weft::Coordination::Shards(weft::shard::ShardConfig {
+            shards: args.shards,
+            namespace: args.lease_namespace,
+            identity,
+            lease_duration: args.lease_duration,
+            renew_deadline: args.renew_deadline,
+            retry_period: args.retry_period,
+        })
+    } else if args.leader_elect {
+        weft::Coordination::LeaderElection(weft::leader::LeaseConfig {
+            lease_duration: args.lease_duration,
+            renew_deadline: args.renew_deadline,
+            retry_period: args.retry_period,
+            ..weft::leader::LeaseConfig::new(&args.lease_namespace, &args.lease_name, &identity)
+        })
+    } else {
+        weft::Coordination::Alone
+    };
     Ok(weft::RunOptions {
         resync: args.host.resync(),
         idle_after: args.host.idle_after(),
         oci: args.host.registries.config()?,
         cache_dir: args.host.cache_dir,
         metrics_addr: args.metrics_addr,
-        leader_election,
+        coordination,
     })
 }
 
@@ -312,6 +387,39 @@ async fn shutdown_signal() -> anyhow::Result<()> {
 
 /// Plugin calls block their thread, so `check` runs without an async runtime (a pull gets one of
 /// its own).
+/// Compiles at a lower priority, on this thread and the compiler's, into the cache, and reports
+/// its peak memory last (the host reads it).
+fn compile(args: CompileArgs) -> anyhow::Result<ExitCode> {
+    weft::runtime::lower_thread_priority();
+    let engine = match &args.engine {
+        Some(json) => serde_json::from_str(json).context("--engine is not engine settings")?,
+        None => weft::runtime::EngineConfig::default(),
+    };
+    let cache_dir = weft::cache_dir_or_default(args.cache_dir).context("no compiled-plugin cache to write to")?;
+    let config = weft::runtime::RuntimeConfig { engine, cache_dir: Some(cache_dir.clone()), ..Default::default() };
+    let runtime = weft::runtime::Runtime::new(config)?;
+    let mut ok = true;
+    for file in &args.files {
+        let bytes = if file.as_os_str() == "-" {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes).map(|_| bytes)
+        } else {
+            std::fs::read(file)
+        };
+        let compiled = bytes.map_err(|e| e.to_string()).and_then(|b| runtime.precompile(&b).map_err(|e| e.to_string()));
+        match compiled {
+            Ok(digest) => println!("{}: compiled into {} (sha256 {digest})", file.display(), cache_dir.display()),
+            Err(reason) => {
+                ok = false;
+                eprintln!("{}: {reason}", file.display());
+            }
+        }
+    }
+    println!("{} {}", weft::runtime::PEAK_LINE, weft::runtime::peak_resident_bytes());
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Plugin calls block their thread, so `check` runs without an async runtime.
 fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let runtime = weft::runtime::Runtime::new(weft::runtime::RuntimeConfig::default())?;
     let registries = args.registries.config()?;

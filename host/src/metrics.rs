@@ -7,6 +7,7 @@ use std::sync::atomic::Ordering;
 
 use crate::controller::{InformerKey, Stats, resource_name};
 use crate::histogram::Histogram;
+use crate::shard::ShardStats;
 
 /// What one scrape reports, read from the host.
 #[derive(Debug)]
@@ -18,6 +19,8 @@ pub struct Snapshot<'a> {
     pub lifecycle: BTreeMap<(String, &'static str), u64>,
     pub load_duration: &'a Histogram,
     pub wasm_memory: u64,
+    /// Sharding counters, when this replica runs sharded.
+    pub shard: Option<&'a ShardStats>,
 }
 
 /// A per-plugin series: name, help, and how to read it from the plugin's counters.
@@ -72,6 +75,17 @@ pub fn render(snapshot: &Snapshot<'_>) -> String {
     }
     e.family("weft_plugin_load_duration_seconds", "histogram", "Time to fetch, compile and start a plugin.");
     e.histogram("weft_plugin_load_duration_seconds", &[], snapshot.load_duration);
+    if let Some(shard) = snapshot.shard {
+        let read = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed);
+        e.family("weft_shard_buckets_held", "gauge", "Buckets whose plugins this replica runs.");
+        e.sample("weft_shard_buckets_held", &[], read(&shard.buckets_held));
+        e.family("weft_shard_members", "gauge", "Live replicas, as this one sees them.");
+        e.sample("weft_shard_members", &[], read(&shard.members));
+        e.family("weft_shard_handovers_total", "counter", "Buckets taken, handed over and lost by this replica.");
+        for (event, counter) in [("acquired", &shard.acquired), ("released", &shard.released), ("lost", &shard.lost)] {
+            e.sample("weft_shard_handovers_total", &[("event", event)], read(counter));
+        }
+    }
     e.finish()
 }
 

@@ -1,4 +1,6 @@
-//! `weft run`: the host against a cluster, with its endpoints and optional leader election.
+//! `weft run`: the host against a cluster, with its endpoints, alone, as one of several replicas
+//! of which one is active (leader election), or as one of several that share the plugins
+//! (sharding).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -10,6 +12,8 @@ use tokio_util::sync::CancellationToken;
 use crate::leader::{self, LeaseConfig};
 use crate::manager::{Host, HostConfig};
 use crate::oci::OciConfig;
+use crate::runtime::CompileIn;
+use crate::shard::{self, ShardConfig};
 
 /// What `weft run` was asked for.
 #[derive(Debug, Clone)]
@@ -22,27 +26,50 @@ pub struct RunOptions {
     pub idle_after: Option<Duration>,
     /// Where `/metrics`, `/healthz` and `/readyz` are served.
     pub metrics_addr: SocketAddr,
-    /// Run only while holding this Lease.
-    pub leader_election: Option<LeaseConfig>,
     /// Registries: plain-HTTP ones and required signatures.
     pub oci: OciConfig,
+    pub coordination: Coordination,
+}
+
+/// How this replica relates to others.
+#[derive(Debug, Clone)]
+pub enum Coordination {
+    /// It runs every plugin.
+    Alone,
+    /// It runs every plugin while it holds this Lease.
+    LeaderElection(LeaseConfig),
+    /// It runs the plugins of the buckets it holds.
+    Shards(ShardConfig),
+}
+
+impl Coordination {
+    /// The identity this replica goes by, if it has one.
+    fn identity(&self) -> Option<&str> {
+        match self {
+            Self::Alone => None,
+            Self::LeaderElection(lease) => Some(&lease.identity),
+            Self::Shards(shards) => Some(&shards.identity),
+        }
+    }
 }
 
 /// Runs the host against the cluster of `client` until `shutdown`, then stops every plugin.
 pub async fn run(client: kube::Client, options: RunOptions, shutdown: CancellationToken) -> anyhow::Result<()> {
     let mut config = HostConfig::default();
     config.runtime.cache_dir = cache_dir_or_default(options.cache_dir);
+    config.runtime.compile_in = compile_in_child();
     config.controller.resync = options.resync;
     config.controller.idle_after = options.idle_after;
     config.oci = with_blob_cache(options.oci, config.runtime.cache_dir.as_deref());
+    config.identity = options.coordination.identity().map(str::to_owned);
     let host = Host::new(client.clone(), config)?;
     let listener = tokio::net::TcpListener::bind(options.metrics_addr)
         .await
         .with_context(|| format!("cannot listen on {}", options.metrics_addr))?;
     tracing::info!(addr = %listener.local_addr()?, "serving /metrics, /healthz and /readyz");
     let endpoints = tokio::spawn(crate::serve(listener, host.clone(), shutdown.clone()));
-    match options.leader_election {
-        Some(lease) => {
+    match options.coordination {
+        Coordination::LeaderElection(lease) => {
             host.set_standby(true);
             leader::run_elected(client, lease, shutdown, |term| {
                 let host = host.clone();
@@ -56,7 +83,8 @@ pub async fn run(client: kube::Client, options: RunOptions, shutdown: Cancellati
             })
             .await;
         }
-        None => host.run(shutdown).await?,
+        Coordination::Shards(shards) => shard::run_sharded(client, host, shards, shutdown).await?,
+        Coordination::Alone => host.run(shutdown).await?,
     }
     endpoints.await??;
     Ok(())
@@ -80,6 +108,17 @@ pub fn cache_dir_or_default(dir: Option<PathBuf>) -> Option<PathBuf> {
         Err(e) => {
             tracing::warn!(dir = %dir.display(), error = %e, "no compiled-plugin cache: every load compiles");
             None
+        }
+    }
+}
+
+/// Compiles in child processes running this program, when it can be found.
+pub(crate) fn compile_in_child() -> CompileIn {
+    match std::env::current_exe() {
+        Ok(program) => CompileIn::Subprocess(program),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot find this program to compile in a child process; compiling in the host");
+            CompileIn::ThisProcess
         }
     }
 }

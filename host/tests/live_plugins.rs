@@ -292,3 +292,31 @@ async fn a_change_to_an_owned_object_reconciles_its_owner() {
     eventually("the owner sees the child's change", || value("7")).await;
     live.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_plugin_releases_its_code_and_misses_no_event_meanwhile() {
+    let live = Live::start_with(|config| config.controller.idle_after = Some(Duration::from_millis(300))).await;
+    live.module_configmap("hello-module", "hello").await;
+    live.apply_plugin("hello", hello_spec("hello")).await;
+    live.wait_condition("hello", "Ready", "True", "Running").await;
+    live.wait_condition("hello", "Idle", "True", "Evicted").await;
+    let ready = live.wait_condition("hello", "Ready", "True", "Running").await;
+    assert!(ready.message.contains("reconciling"), "an idle plugin is still ready: {}", ready.message);
+
+    // Events that arrive while the code is released are all reconciled, by a reloaded module.
+    let default = live.configmaps("default");
+    for i in 0..20 {
+        let cm = configmap(&format!("while-idle-{i}"), &[("weft.dev/hello", "")], &[]);
+        default.create(&PostParams::default(), &cm).await.expect("create");
+    }
+    for i in 0..20 {
+        let name = format!("while-idle-{i}");
+        eventually(&format!("{name} greeted"), || async {
+            (live.annotation("default", &name, GREETING).await? == format!("hello, default/{name}")).then_some(())
+        })
+        .await;
+    }
+    // Quiet again, it releases its code again.
+    live.wait_condition("hello", "Idle", "True", "Evicted").await;
+    live.stop().await;
+}

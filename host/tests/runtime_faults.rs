@@ -11,8 +11,8 @@ use common::store_cluster::TestCluster;
 use common::{example, example_bytes, runtime};
 use serde_json::json;
 use weft::runtime::{
-    Action, BoundModule, CallError, Failure, Grants, Limits, LoadError, ObjectRef, PluginEnv, Runtime, RuntimeConfig,
-    Trigger,
+    Action, BoundModule, CallError, CompileIn, Failure, Grants, Limits, LoadError, ObjectRef, PluginEnv, Runtime,
+    RuntimeConfig, Trigger,
 };
 
 fn plugin_with(name: &str, cluster: &TestCluster, limits: Limits) -> BoundModule {
@@ -262,4 +262,28 @@ fn the_disk_cache_serves_a_second_runtime_and_survives_corruption() {
     std::fs::write(&cached[0], b"not a compiled module").expect("corrupt");
     let third = Runtime::new(config).expect("runtime").load(&bytes).expect("recompiles");
     assert!(!third.from_cache());
+}
+
+#[test]
+fn a_module_compiled_in_a_child_process_loads_and_a_broken_compiler_fails_only_the_load() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let in_child = |program: &str| RuntimeConfig {
+        cache_dir: Some(dir.path().to_owned()),
+        compile_in: CompileIn::Subprocess(program.into()),
+        ..Default::default()
+    };
+    let bytes = example_bytes("hello");
+    let module = Runtime::new(in_child(env!("CARGO_BIN_EXE_weft"))).expect("runtime").load(&bytes).expect("loads");
+    assert!(!module.from_cache(), "compiled for this load, by the child");
+    assert_eq!(module.description().name, "hello");
+
+    let error = Runtime::new(in_child(env!("CARGO_BIN_EXE_weft"))).expect("runtime").load(b"\0asm\x0d\0\x01\0junk");
+    let error = error.expect_err("refused");
+    assert!(error.to_string().contains("the compiler process failed"), "{error}");
+
+    let broken = Runtime::new(in_child("/bin/false")).expect("runtime");
+    let error = broken.load(&common::processes::variant(&bytes, 1)).expect_err("no compiler");
+    assert!(error.to_string().starts_with("compiling the component failed: the compiler process failed"), "{error}");
+    let error = Runtime::new(in_child("/no/such/weft")).expect("runtime").load(&common::processes::variant(&bytes, 2));
+    assert!(error.expect_err("no compiler").to_string().contains("did not start"));
 }

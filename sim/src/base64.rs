@@ -18,6 +18,34 @@ pub fn encode(input: &[u8]) -> String {
     out
 }
 
+/// Decodes standard or URL-safe base64, padded or not; `None` on any other character.
+pub fn decode(input: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(input.len() / 4 * 3);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in input.trim_end_matches('=').bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    Some(out)
+}
+
+/// Unpadded URL-safe base64, as JWTs use.
+pub fn encode_url(input: &[u8]) -> String {
+    encode(input).trim_end_matches('=').replace('+', "-").replace('/', "_")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -28,5 +56,7 @@ mod tests {
         assert_eq!(encode(b"f"), "Zg==");
         assert_eq!(encode(b"fo"), "Zm8=");
         assert_eq!(encode(b"foobar"), "Zm9vYmFy");
+        assert_eq!(decode("Zm8=").unwrap(), b"fo");
+        assert_eq!(decode(&encode_url(&[0xfb, 0xff])).unwrap(), [0xfb, 0xff]);
     }
 }

@@ -9,193 +9,81 @@ pub const INITIAL_NAMESPACES: [&str; 4] = ["default", "kube-system", "kube-publi
 /// Namespaces a real server refuses to delete.
 pub const UNDELETABLE_NAMESPACES: [&str; 3] = ["default", "kube-system", "kube-public"];
 
-struct Builtin {
-    group: &'static str,
-    version: &'static str,
-    resource: &'static str,
-    kind: &'static str,
-    short_names: &'static [&'static str],
-    namespaced: bool,
-    status: bool,
-    generation: bool,
-    columns: &'static [(&'static str, &'static str, &'static str)],
-}
+/// One built-in resource: group, version, resource, kind, short names, namespaced, has a status
+/// subresource, tracks generation, printer columns `(name, type, JSONPath)`.
+struct Builtin(
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    bool,
+    bool,
+    bool,
+    &'static [(&'static str, &'static str, &'static str)],
+);
 
+const RBAC: &str = "rbac.authorization.k8s.io";
+
+#[rustfmt::skip]
 const BUILTINS: &[Builtin] = &[
-    Builtin {
-        group: "",
-        version: "v1",
-        resource: "namespaces",
-        kind: "Namespace",
-        short_names: &["ns"],
-        namespaced: false,
-        status: true,
-        generation: false,
-        columns: &[("Status", "string", ".status.phase")],
-    },
-    Builtin {
-        group: "",
-        version: "v1",
-        resource: "configmaps",
-        kind: "ConfigMap",
-        short_names: &["cm"],
-        namespaced: true,
-        status: false,
-        generation: false,
-        columns: &[],
-    },
-    Builtin {
-        group: "",
-        version: "v1",
-        resource: "secrets",
-        kind: "Secret",
-        short_names: &[],
-        namespaced: true,
-        status: false,
-        generation: false,
-        columns: &[("Type", "string", ".type")],
-    },
-    Builtin {
-        group: "",
-        version: "v1",
-        resource: "services",
-        kind: "Service",
-        short_names: &["svc"],
-        namespaced: true,
-        status: true,
-        generation: false,
-        columns: &[("Type", "string", ".spec.type"), ("Cluster-IP", "string", ".spec.clusterIP")],
-    },
-    Builtin {
-        group: "",
-        version: "v1",
-        resource: "serviceaccounts",
-        kind: "ServiceAccount",
-        short_names: &["sa"],
-        namespaced: true,
-        status: false,
-        generation: false,
-        columns: &[],
-    },
-    Builtin {
-        group: "",
-        version: "v1",
-        resource: "pods",
-        kind: "Pod",
-        short_names: &["po"],
-        namespaced: true,
-        status: true,
-        generation: true,
-        columns: &[("Status", "string", ".status.phase"), ("Node", "string", ".spec.nodeName")],
-    },
-    Builtin {
-        group: "",
-        version: "v1",
-        resource: "events",
-        kind: "Event",
-        short_names: &["ev"],
-        namespaced: true,
-        status: false,
-        generation: false,
-        columns: &[
-            ("Type", "string", ".type"),
-            ("Reason", "string", ".reason"),
-            ("Object", "string", ".involvedObject.name"),
-            ("Message", "string", ".message"),
-        ],
-    },
-    Builtin {
-        group: "events.k8s.io",
-        version: "v1",
-        resource: "events",
-        kind: "Event",
-        short_names: &["ev"],
-        namespaced: true,
-        status: false,
-        generation: false,
-        columns: &[("Type", "string", ".type"), ("Reason", "string", ".reason"), ("Note", "string", ".note")],
-    },
-    Builtin {
-        group: "coordination.k8s.io",
-        version: "v1",
-        resource: "leases",
-        kind: "Lease",
-        short_names: &[],
-        namespaced: true,
-        status: false,
-        generation: false,
-        columns: &[("Holder", "string", ".spec.holderIdentity")],
-    },
-    Builtin {
-        group: "apps",
-        version: "v1",
-        resource: "deployments",
-        kind: "Deployment",
-        short_names: &["deploy"],
-        namespaced: true,
-        status: true,
-        generation: true,
-        columns: &[
-            ("Replicas", "integer", ".spec.replicas"),
-            ("Up-to-date", "integer", ".status.updatedReplicas"),
-            ("Available", "integer", ".status.availableReplicas"),
-        ],
-    },
-    Builtin {
-        group: "rbac.authorization.k8s.io",
-        version: "v1",
-        resource: "roles",
-        kind: "Role",
-        short_names: &[],
-        namespaced: true,
-        status: false,
-        generation: false,
-        columns: &[],
-    },
-    Builtin {
-        group: "rbac.authorization.k8s.io",
-        version: "v1",
-        resource: "rolebindings",
-        kind: "RoleBinding",
-        short_names: &[],
-        namespaced: true,
-        status: false,
-        generation: false,
-        columns: &[("Role", "string", ".roleRef.name")],
-    },
-    Builtin {
-        group: "rbac.authorization.k8s.io",
-        version: "v1",
-        resource: "clusterroles",
-        kind: "ClusterRole",
-        short_names: &[],
-        namespaced: false,
-        status: false,
-        generation: false,
-        columns: &[],
-    },
-    Builtin {
-        group: "rbac.authorization.k8s.io",
-        version: "v1",
-        resource: "clusterrolebindings",
-        kind: "ClusterRoleBinding",
-        short_names: &[],
-        namespaced: false,
-        status: false,
-        generation: false,
-        columns: &[("Role", "string", ".roleRef.name")],
-    },
-    Builtin {
-        group: "apiextensions.k8s.io",
-        version: "v1",
-        resource: "customresourcedefinitions",
-        kind: "CustomResourceDefinition",
-        short_names: &["crd", "crds"],
-        namespaced: false,
-        status: true,
-        generation: true,
-        columns: &[],
-    },
+    Builtin("", "v1", "namespaces", "Namespace", &["ns"], false, true, false, &[("Status", "string", ".status.phase")]),
+    Builtin("", "v1", "configmaps", "ConfigMap", &["cm"], true, false, false, &[]),
+    Builtin("", "v1", "secrets", "Secret", &[], true, false, false, &[("Type", "string", ".type"), ("Data", "integer", "=data")]),
+    Builtin("", "v1", "services", "Service", &["svc"], true, true, false, &[
+        ("Type", "string", ".spec.type"), ("Cluster-IP", "string", ".spec.clusterIP"),
+        ("External-IP", "string", "=external-ips"), ("Port(s)", "string", "=service-ports"),
+    ]),
+    Builtin("", "v1", "serviceaccounts", "ServiceAccount", &["sa"], true, false, false, &[("Secrets", "integer", "=secrets")]),
+    Builtin("", "v1", "pods", "Pod", &["po"], true, true, true, &[
+        ("Ready", "string", "=pod-ready"), ("Status", "string", ".status.phase"), ("Restarts", "integer", "=restarts"),
+    ]),
+    Builtin("", "v1", "events", "Event", &["ev"], true, false, false, &[
+        ("Last Seen", "date", "=last-seen"), ("Type", "string", ".type"), ("Reason", "string", ".reason"),
+        ("Object", "string", "=event-object"), ("Message", "string", ".message"),
+    ]),
+    Builtin("", "v1", "endpoints", "Endpoints", &["ep"], true, false, false, &[]),
+    Builtin("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", &["pvc"], true, true, false,
+        &[("Status", "string", ".status.phase")]),
+    Builtin("", "v1", "persistentvolumes", "PersistentVolume", &["pv"], false, true, false,
+        &[("Status", "string", ".status.phase")]),
+    Builtin("", "v1", "replicationcontrollers", "ReplicationController", &["rc"], true, true, true, &[]),
+    Builtin("events.k8s.io", "v1", "events", "Event", &["ev"], true, false, false,
+        &[("Type", "string", ".type"), ("Reason", "string", ".reason"), ("Note", "string", ".note")]),
+    Builtin("coordination.k8s.io", "v1", "leases", "Lease", &[], true, false, false,
+        &[("Holder", "string", ".spec.holderIdentity")]),
+    Builtin("apps", "v1", "deployments", "Deployment", &["deploy"], true, true, true, &[
+        ("Ready", "string", "=replicas-ready"), ("Up-to-date", "integer", "=updated"), ("Available", "integer", "=available"),
+    ]),
+    Builtin("apps", "v1", "replicasets", "ReplicaSet", &["rs"], true, true, true, &[
+        ("Desired", "integer", ".spec.replicas"), ("Current", "integer", ".status.replicas"),
+        ("Ready", "integer", ".status.readyReplicas"),
+    ]),
+    Builtin("apps", "v1", "statefulsets", "StatefulSet", &["sts"], true, true, true, &[]),
+    Builtin("apps", "v1", "daemonsets", "DaemonSet", &["ds"], true, true, true, &[]),
+    Builtin("batch", "v1", "jobs", "Job", &[], true, true, true, &[]),
+    Builtin("batch", "v1", "cronjobs", "CronJob", &["cj"], true, true, true, &[("Schedule", "string", ".spec.schedule")]),
+    Builtin("networking.k8s.io", "v1", "ingresses", "Ingress", &["ing"], true, true, true, &[]),
+    Builtin(RBAC, "v1", "roles", "Role", &[], true, false, false, &[]),
+    Builtin(RBAC, "v1", "rolebindings", "RoleBinding", &[], true, false, false, &[("Role", "string", "=role-ref")]),
+    Builtin(RBAC, "v1", "clusterroles", "ClusterRole", &[], false, false, false, &[]),
+    Builtin(RBAC, "v1", "clusterrolebindings", "ClusterRoleBinding", &[], false, false, false,
+        &[("Role", "string", "=role-ref")]),
+    Builtin("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", &["crd", "crds"],
+        false, true, true, &[]),
+];
+
+/// The resources in the `all` category (`kubectl get all`).
+const CATEGORY_ALL: [&str; 9] = [
+    "pods",
+    "services",
+    "replicationcontrollers",
+    "deployments",
+    "replicasets",
+    "statefulsets",
+    "daemonsets",
+    "jobs",
+    "cronjobs",
 ];
 
 /// Definitions of every built-in resource type.
@@ -204,31 +92,24 @@ pub fn builtin_defs() -> Vec<ResourceDef> {
 }
 
 fn to_def(b: &Builtin) -> ResourceDef {
-    let scale = (b.resource == "deployments").then(|| ScalePaths {
+    let Builtin(group, version, resource, kind, short_names, namespaced, status, generation, columns) = *b;
+    let scale = matches!(resource, "deployments" | "replicasets" | "statefulsets").then(|| ScalePaths {
         spec_replicas: ".spec.replicas".into(),
         status_replicas: ".status.replicas".into(),
-        label_selector: Some(".status.selector".into()),
+        label_selector: Some(".spec.selector".into()),
     });
     ResourceDef {
-        gr: GroupResource::new(b.group, b.resource),
-        kind: b.kind.into(),
-        list_kind: format!("{}List", b.kind),
-        singular: b.kind.to_lowercase(),
-        short_names: b.short_names.iter().map(|s| (*s).to_owned()).collect(),
-        categories: if b.group == "apiextensions.k8s.io"
-            || b.group == "coordination.k8s.io"
-            || b.resource == "namespaces"
-        {
-            Vec::new()
-        } else {
-            vec!["all".into()]
-        },
-        namespaced: b.namespaced,
+        gr: GroupResource::new(group, resource),
+        kind: kind.into(),
+        list_kind: format!("{kind}List"),
+        singular: kind.to_lowercase(),
+        short_names: short_names.iter().map(|s| (*s).to_owned()).collect(),
+        categories: if CATEGORY_ALL.contains(&resource) { vec!["all".into()] } else { Vec::new() },
+        namespaced,
         versions: vec![VersionDef {
-            name: b.version.into(),
+            name: version.into(),
             schema: None,
-            printer_columns: b
-                .columns
+            printer_columns: columns
                 .iter()
                 .map(|(name, type_, path)| PrinterColumn {
                     name: (*name).into(),
@@ -239,10 +120,10 @@ fn to_def(b: &Builtin) -> ResourceDef {
                     priority: 0,
                 })
                 .collect(),
-            status_subresource: b.status,
+            status_subresource: status,
             scale,
         }],
-        tracks_generation: b.generation,
+        tracks_generation: generation,
         origin: Origin::Builtin,
         terminating: false,
     }

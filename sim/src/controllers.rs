@@ -1,6 +1,7 @@
 //! The controllers that run inside a real API server process (or next to it in
 //! kube-controller-manager) and that clients can observe: CRD establishment and cleanup,
-//! namespace termination, and ownerReference garbage collection.
+//! namespace termination, ownerReference garbage collection, and ClusterRole aggregation
+//! ([`crate::auth::aggregation`]).
 //!
 //! They run asynchronously, like the real ones: a write wakes them, and each wake-up repeats
 //! passes until nothing changes.
@@ -38,7 +39,10 @@ impl Store {
     pub fn reconcile_once(&self) {
         let mut state = self.lock();
         for _ in 0..MAX_PASSES {
-            let changed = crds(&mut state) | namespaces(&mut state) | garbage_collect(&mut state);
+            let changed = crds(&mut state)
+                | namespaces(&mut state)
+                | garbage_collect(&mut state)
+                | crate::auth::aggregation::aggregate(&mut state);
             if !changed {
                 return;
             }
@@ -52,11 +56,7 @@ fn gr_crd() -> GroupResource {
 }
 
 fn target_of(def: &Arc<ResourceDef>, namespace: &str) -> Target {
-    Target {
-        def: def.clone(),
-        version: def.preferred_version().to_owned(),
-        namespace: (!namespace.is_empty()).then(|| namespace.to_owned()),
-    }
+    Target::new(def.clone(), def.preferred_version(), Some(namespace).filter(|ns| !ns.is_empty()))
 }
 
 fn server_opts(manager: &str) -> WriteOptions {
@@ -64,7 +64,7 @@ fn server_opts(manager: &str) -> WriteOptions {
 }
 
 /// Stores `new` as an update of `existing` by a server controller. Returns whether it changed.
-fn server_update(
+pub(crate) fn server_update(
     state: &mut State,
     gr: &GroupResource,
     key: &ObjectKey,

@@ -2,6 +2,9 @@
 
 use serde_json::{Value, json};
 
+use std::collections::BTreeMap;
+
+use crate::auth::reviews::REVIEWS;
 use crate::registry::{Registry, ResourceDef};
 
 const VERBS: [&str; 8] = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
@@ -36,13 +39,22 @@ fn group_json(group: &str, versions: &[String]) -> Value {
     json!({"name": group, "versions": gvs, "preferredVersion": gvs.first().cloned().unwrap_or(Value::Null)})
 }
 
+/// Served groups and versions: the registry's, plus the create-only review APIs.
+fn groups(registry: &Registry) -> BTreeMap<String, Vec<String>> {
+    let mut groups = registry.groups();
+    for (group, ..) in REVIEWS {
+        groups.entry(group.to_owned()).or_insert_with(|| vec!["v1".to_owned()]);
+    }
+    groups
+}
+
 pub fn group_list(registry: &Registry) -> Value {
-    let groups: Vec<Value> = registry.groups().iter().map(|(g, v)| group_json(g, v)).collect();
+    let groups: Vec<Value> = groups(registry).iter().map(|(g, v)| group_json(g, v)).collect();
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
 pub fn group(registry: &Registry, group: &str) -> Option<Value> {
-    let groups = registry.groups();
+    let groups = groups(registry);
     let versions = groups.get(group)?;
     let mut doc = group_json(group, versions);
     doc["kind"] = json!("APIGroup");
@@ -54,10 +66,17 @@ pub fn group(registry: &Registry, group: &str) -> Option<Value> {
 pub fn resource_list(registry: &Registry, group: &str, version: &str) -> Option<Value> {
     let defs: Vec<&ResourceDef> =
         registry.iter().map(AsRef::as_ref).filter(|d| d.gr.group == group && d.version(version).is_some()).collect();
-    if defs.is_empty() {
+    let reviews: Vec<Value> = REVIEWS
+        .iter()
+        .filter(|(g, ..)| *g == group && version == "v1")
+        .map(|(_, resource, kind, namespaced)| {
+            json!({"name": resource, "singularName": "", "namespaced": namespaced, "kind": kind, "verbs": ["create"]})
+        })
+        .collect();
+    if defs.is_empty() && reviews.is_empty() {
         return None;
     }
-    let mut resources = Vec::new();
+    let mut resources = reviews;
     for def in defs {
         let mut main = json!({
             "name": def.gr.resource,
@@ -76,6 +95,9 @@ pub fn resource_list(registry: &Registry, group: &str, version: &str) -> Option<
         let v = def.version(version).expect("filtered on served version");
         if v.status_subresource {
             resources.push(json!({"name": format!("{}/status", def.gr.resource), "singularName": "", "namespaced": def.namespaced, "kind": def.kind, "verbs": ["get", "patch", "update"]}));
+        }
+        if def.gr.group.is_empty() && def.gr.resource == "serviceaccounts" {
+            resources.push(json!({"name": "serviceaccounts/token", "singularName": "", "namespaced": true, "group": "authentication.k8s.io", "version": "v1", "kind": "TokenRequest", "verbs": ["create"]}));
         }
         if v.scale.is_some() {
             resources.push(json!({"name": format!("{}/scale", def.gr.resource), "singularName": "", "namespaced": def.namespaced, "group": "autoscaling", "version": "v1", "kind": "Scale", "verbs": ["get", "patch", "update"]}));

@@ -58,6 +58,9 @@ pub enum ApiError {
     /// A list asked for a resourceVersion newer than any that exists.
     #[error("{0}")]
     Timeout(String),
+    /// No valid credentials (a bad or expired token).
+    #[error("Unauthorized")]
+    Unauthorized,
     /// An error injected by a test through the fault API.
     #[error("{message}")]
     Injected { code: u16, message: String },
@@ -132,6 +135,7 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => 415,
             Self::RequestEntityTooLarge(_) => 413,
             Self::Timeout(_) => 504,
+            Self::Unauthorized => 401,
             Self::Injected { code, .. } => *code,
         };
         StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
@@ -151,6 +155,7 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => "UnsupportedMediaType",
             Self::RequestEntityTooLarge(_) => "RequestEntityTooLarge",
             Self::Timeout(_) => "Timeout",
+            Self::Unauthorized => "Unauthorized",
             Self::Injected { code, .. } => reason_for_code(*code),
         }
     }
@@ -224,11 +229,7 @@ fn reason_for_code(code: u16) -> &'static str {
 
 /// A successful deletion answer: `Status{status: Success, details}`.
 pub fn deleted_status(gr: &GroupResource, name: &str, uid: &str) -> Value {
-    json!({
-        "kind": "Status",
-        "apiVersion": "v1",
-        "metadata": {},
-        "status": "Success",
-        "details": { "name": name, "group": gr.group, "kind": gr.resource, "uid": uid },
-    })
+    let mut details = json!({ "name": name, "group": gr.group, "kind": gr.resource, "uid": uid });
+    strip_empty(&mut details);
+    json!({ "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details })
 }

@@ -18,6 +18,18 @@ pub fn meta_str<'a>(object: &'a Value, field: &str) -> Option<&'a str> {
     meta(object).and_then(|m| m.get(field)).and_then(Value::as_str)
 }
 
+/// The strings of the list at `field` (anything else in it skipped; empty when absent).
+pub fn strings(value: &Value, field: &str) -> Vec<String> {
+    value
+        .get(field)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_owned)
+        .collect()
+}
+
 pub fn name(object: &Value) -> &str {
     meta_str(object, "name").unwrap_or_default()
 }

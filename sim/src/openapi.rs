@@ -4,6 +4,9 @@
 //! kubectl reads these to decide whether the server validates fields itself (the
 //! `fieldValidation` query parameter on the write operations) and to find a kind's schema.
 //! Built-in kinds get a permissive schema; CRDs publish their structural schema.
+//!
+//! `/openapi/v2` is an empty document: kubectl fetches it (in protobuf) to validate the items of a
+//! `kind: List` client-side, and skips validation for kinds it has no definition for.
 
 use serde_json::{Map, Value, json};
 
@@ -98,4 +101,44 @@ pub fn group_version(registry: &Registry, group: &str, version: &str) -> Option<
         "paths": paths,
         "components": {"schemas": schemas},
     }))
+}
+
+/// The media type kubectl asks `/openapi/v2` for, and the one the answer is labelled with.
+const V2_PROTOBUF_REQUEST: [&str; 2] = [
+    "application/com.github.proto-openapi.spec.v2@v1.0+protobuf",
+    "application/com.github.proto-openapi.spec.v2.v1.0+protobuf",
+];
+pub const V2_PROTOBUF: &str = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
+
+/// A gnostic `openapi_v2.Document` with only `swagger: "2.0"` and `info {title, version}`.
+const V2_DOCUMENT_PB: &[u8] = b"\x0a\x032.0\x12\x15\x0a\x0aKubernetes\x12\x07v1.35.0";
+
+/// `/openapi/v2` for an `Accept` header: the content type and body, or `None` (406) when no
+/// alternative is one kube-openapi serves.
+pub fn v2(accept: &str) -> Option<(&'static str, Vec<u8>)> {
+    let alternatives = accept.split(',').map(|a| a.split(';').next().unwrap_or_default().trim());
+    for media in alternatives {
+        if V2_PROTOBUF_REQUEST.contains(&media) {
+            return Some((V2_PROTOBUF, V2_DOCUMENT_PB.to_vec()));
+        }
+        if matches!(media, "" | "application/json" | "*/*" | "application/*") {
+            let doc = json!({"swagger": "2.0", "info": {"title": "Kubernetes", "version": "v1.35.0"}, "paths": {}, "definitions": {}});
+            return Some(("application/json", serde_json::to_vec(&doc).expect("JSON values serialize")));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn openapi_v2_is_negotiated_like_kube_openapi() {
+        let (ct, body) = v2("application/com.github.proto-openapi.spec.v2@v1.0+protobuf").unwrap();
+        assert_eq!((ct, body.len()), (V2_PROTOBUF, 28));
+        assert_eq!(v2("application/json, */*").unwrap().0, "application/json");
+        assert_eq!(v2("").unwrap().0, "application/json");
+        assert!(v2("text/html").is_none());
+    }
 }

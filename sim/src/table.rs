@@ -8,33 +8,41 @@ use serde_json::{Value, json};
 
 use crate::registry::{PrinterColumn, ResourceDef};
 
-/// The columns a resource is printed with.
+/// The columns a resource is printed with, Name first (core Events: last, and only in `-o wide`).
 fn columns(def: &ResourceDef, version: &str) -> Vec<PrinterColumn> {
     let declared = def.version(version).map(|v| v.printer_columns.clone()).unwrap_or_default();
-    let age = PrinterColumn {
-        name: "Age".into(),
-        type_: "date".into(),
+    let column = |name: &str, type_: &str, json_path: &str, description: &str| PrinterColumn {
+        name: name.into(),
+        type_: type_.into(),
         format: String::new(),
-        description: "CreationTimestamp is a timestamp representing the server time when this object was created."
-            .into(),
-        json_path: ".metadata.creationTimestamp".into(),
+        description: description.into(),
+        json_path: json_path.into(),
         priority: 0,
     };
-    let mut cols = Vec::new();
+    let name = PrinterColumn {
+        format: "name".into(),
+        ..column("Name", "string", ".metadata.name", "Name must be unique within a namespace.")
+    };
+    let age = column(
+        "Age",
+        "date",
+        ".metadata.creationTimestamp",
+        "CreationTimestamp is a timestamp representing the server time when this object was created.",
+    );
+    if !def.is_crd() && def.kind == "Event" && def.gr.group.is_empty() {
+        return declared.into_iter().chain([PrinterColumn { priority: 1, ..name }]).collect();
+    }
+    let mut cols = vec![name];
     if def.is_crd() {
+        let custom = !declared.is_empty();
         cols.extend(declared);
-        if cols.is_empty() {
+        if !custom {
             cols.push(age);
         }
         return cols;
     }
-    if matches!(def.kind.as_str(), "ConfigMap" | "Secret") {
-        cols.push(PrinterColumn {
-            name: "Data".into(),
-            type_: "integer".into(),
-            json_path: String::new(),
-            ..age.clone()
-        });
+    if def.kind == "ConfigMap" {
+        cols.push(column("Data", "integer", "=data", ""));
     }
     cols.extend(declared);
     cols.push(age);
@@ -73,9 +81,8 @@ fn human_age(seconds: i64) -> String {
 }
 
 fn raw_cell(object: &Value, column: &PrinterColumn) -> Value {
-    if column.json_path.is_empty() {
-        let count = |field: &str| object.get(field).and_then(Value::as_object).map_or(0, serde_json::Map::len);
-        return json!(count("data") + count("binaryData"));
+    if let Some(name) = column.json_path.strip_prefix('=') {
+        return computed(object, name);
     }
     let path = format!("${}", column.json_path);
     match object.query(&path) {
@@ -93,6 +100,74 @@ fn raw_cell(object: &Value, column: &PrinterColumn) -> Value {
     }
 }
 
+/// The cells kube-apiserver's printers compute for built-in kinds (a `=name` column path).
+fn computed(object: &Value, name: &str) -> Value {
+    let int = |pointer: &str| object.pointer(pointer).and_then(Value::as_i64).unwrap_or(0);
+    let list = |pointer: &str| object.pointer(pointer).and_then(Value::as_array).cloned().unwrap_or_default();
+    let count = |field: &str| object.get(field).and_then(Value::as_object).map_or(0, serde_json::Map::len);
+    match name {
+        "data" => json!(count("data") + count("binaryData")),
+        "secrets" => json!(list("/secrets").len()),
+        "pod-ready" => {
+            let statuses = list("/status/containerStatuses");
+            let ready = statuses.iter().filter(|s| s.get("ready").and_then(Value::as_bool) == Some(true)).count();
+            json!(format!("{ready}/{}", list("/spec/containers").len()))
+        }
+        "restarts" => {
+            json!(list("/status/containerStatuses").iter().filter_map(|s| s.get("restartCount")?.as_i64()).sum::<i64>())
+        }
+        "replicas-ready" => json!(format!("{}/{}", int("/status/readyReplicas"), int("/spec/replicas"))),
+        "updated" => json!(int("/status/updatedReplicas")),
+        "available" => json!(int("/status/availableReplicas")),
+        "external-ips" => {
+            let mut ips: Vec<String> =
+                list("/spec/externalIPs").iter().filter_map(|v| v.as_str().map(str::to_owned)).collect();
+            ips.extend(
+                list("/status/loadBalancer/ingress")
+                    .iter()
+                    .filter_map(|i| i.get("ip").or_else(|| i.get("hostname"))?.as_str().map(str::to_owned)),
+            );
+            let pending = object.pointer("/spec/type").and_then(Value::as_str) == Some("LoadBalancer");
+            json!(if !ips.is_empty() {
+                ips.join(",")
+            } else if pending {
+                "<pending>".into()
+            } else {
+                "<none>".to_owned()
+            })
+        }
+        "service-ports" => {
+            let ports: Vec<String> = list("/spec/ports")
+                .iter()
+                .map(|p| {
+                    let port = p.get("port").and_then(Value::as_i64).unwrap_or(0);
+                    let protocol = p.get("protocol").and_then(Value::as_str).unwrap_or("TCP");
+                    match p.get("nodePort").and_then(Value::as_i64) {
+                        Some(node) => format!("{port}:{node}/{protocol}"),
+                        None => format!("{port}/{protocol}"),
+                    }
+                })
+                .collect();
+            json!(if ports.is_empty() { "<none>".to_owned() } else { ports.join(",") })
+        }
+        // The newest of series, lastTimestamp and eventTime (the printer's order of preference).
+        "last-seen" => ["/series/lastObservedTime", "/lastTimestamp", "/eventTime", "/firstTimestamp"]
+            .iter()
+            .find_map(|p| object.pointer(p).filter(|v| v.is_string()).cloned())
+            .unwrap_or(Value::Null),
+        "event-object" => {
+            let text =
+                |f: &str| object.pointer(&format!("/involvedObject/{f}")).and_then(Value::as_str).unwrap_or_default();
+            json!(format!("{}/{}", text("kind").to_lowercase(), text("name")))
+        }
+        "role-ref" => {
+            let text = |f: &str| object.pointer(&format!("/roleRef/{f}")).and_then(Value::as_str).unwrap_or_default();
+            json!(format!("{}/{}", text("kind"), text("name")))
+        }
+        _ => Value::Null,
+    }
+}
+
 /// Renders objects as a `meta.k8s.io/v1` Table. `include_object` follows the `includeObject`
 /// parameter: `None`, `Metadata` (default) or `Object`.
 pub fn table(
@@ -103,18 +178,14 @@ pub fn table(
     list_meta: Value,
 ) -> Value {
     let cols = columns(def, version);
-    let mut definitions = vec![json!({
-        "name": "Name", "type": "string", "format": "name", "priority": 0,
-        "description": "Name must be unique within a namespace.",
-    })];
-    definitions.extend(cols.iter().map(|c| {
-        json!({"name": c.name, "type": c.type_, "format": c.format, "description": c.description, "priority": c.priority})
-    }));
+    let definitions: Vec<Value> = cols
+        .iter()
+        .map(|c| json!({"name": c.name, "type": c.type_, "format": c.format, "description": c.description, "priority": c.priority}))
+        .collect();
     let rows: Vec<Value> = objects
         .iter()
         .map(|o| {
-            let mut cells = vec![o.pointer("/metadata/name").cloned().unwrap_or(Value::Null)];
-            cells.extend(cols.iter().map(|c| cell(o, c)));
+            let cells: Vec<Value> = cols.iter().map(|c| cell(o, c)).collect();
             let embedded = match include_object {
                 "None" => Value::Null,
                 "Object" => (**o).clone(),

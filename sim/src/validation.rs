@@ -17,6 +17,8 @@ pub enum NameRule {
     Subdomain,
     Label,
     Dns1035,
+    /// RBAC objects: any valid path segment (`system:discovery` is a valid name).
+    PathSegment,
 }
 
 impl NameRule {
@@ -24,6 +26,7 @@ impl NameRule {
         match kind {
             "Namespace" => Self::Label,
             "Service" => Self::Dns1035,
+            "Role" | "ClusterRole" | "RoleBinding" | "ClusterRoleBinding" => Self::PathSegment,
             _ => Self::Subdomain,
         }
     }
@@ -33,6 +36,7 @@ impl NameRule {
             Self::Subdomain => dns1123_subdomain(name),
             Self::Label => dns1123_label(name),
             Self::Dns1035 => dns1035_label(name),
+            Self::PathSegment => path_segment(name),
         }
     }
 }
@@ -59,6 +63,15 @@ pub fn dns1035_label(name: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(DNS1035_MSG.into())
+    }
+}
+
+pub fn path_segment(name: &str) -> Result<(), String> {
+    match name {
+        "." | ".." => Err(format!("may not be '{name}'")),
+        n if n.contains('/') => Err("may not contain '/'".into()),
+        n if n.contains('%') => Err("may not contain '%'".into()),
+        _ => Ok(()),
     }
 }
 
@@ -153,6 +166,8 @@ mod tests {
         assert!(NameRule::Label.check("a.b").is_err());
         assert!(NameRule::Dns1035.check("1abc").is_err());
         assert!(NameRule::Subdomain.check(&"a".repeat(254)).is_err());
+        assert!(NameRule::for_kind("ClusterRole").check("system:discovery").is_ok());
+        assert!(NameRule::PathSegment.check("a/b").is_err());
     }
 
     #[test]

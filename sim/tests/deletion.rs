@@ -7,7 +7,7 @@ mod common;
 
 use common::{configmap, create_cm, start, wait_for, widget};
 use either::Either;
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{Api, DeleteParams, ObjectMeta, Patch, PatchParams, PostParams, Preconditions, PropagationPolicy};
 use serde_json::json;
@@ -77,6 +77,31 @@ async fn delete_without_finalizers_removes_and_answers_with_a_status() {
     assert_eq!(status.status, Some(kube::core::response::StatusSummary::Success));
     assert_eq!(status.details.unwrap().uid, a.metadata.uid.unwrap());
     assert!(gone(&api, "a").await);
+}
+
+#[tokio::test]
+async fn deleting_a_pod_answers_with_the_pod_after_marking_it_then_removing_it() {
+    let t = start().await;
+    let pods: Api<Pod> = Api::namespaced(t.client.clone(), "default");
+    let pod: Pod = serde_json::from_value(
+        json!({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}}),
+    )
+    .unwrap();
+    let created = pods.create(&PostParams::default(), &pod).await.unwrap();
+    let rv = created.metadata.resource_version.clone().unwrap();
+    let Either::Left(deleted) = pods.delete("p", &DeleteParams::default()).await.unwrap() else {
+        panic!("a Pod delete answers with the Pod")
+    };
+    assert!(deleted.metadata.deletion_timestamp.is_some());
+    assert_eq!(deleted.metadata.deletion_grace_period_seconds, Some(0));
+    let path = format!("/api/v1/namespaces/default/pods?watch=true&resourceVersion={rv}");
+    let events = t.watch_lines(&path, 2, std::time::Duration::from_secs(5)).await;
+    let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["MODIFIED", "DELETED"], "the deletionTimestamp is stored first, as for a real pod");
+    assert_eq!(
+        events[1]["object"]["metadata"]["resourceVersion"].as_str(),
+        deleted.metadata.resource_version.as_deref()
+    );
 }
 
 #[tokio::test]
@@ -170,10 +195,37 @@ async fn deleting_a_namespace_terminates_it_and_removes_its_contents() {
         matches!(err, kube::Error::Api(ref e) if e.code == 403),
         "no new content in a terminating namespace: {err:?}"
     );
+    let err = namespaces.delete("doomed", &DeleteParams::default()).await.unwrap_err();
+    assert!(
+        matches!(err, kube::Error::Api(ref e) if e.code == 409 && e.message.contains("The system is ensuring all content is removed from this namespace.  Upon completion")),
+        "a second delete while it empties conflicts: {err:?}"
+    );
     api.patch("held", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"finalizers": null}}))).await.unwrap();
     wait_for(|| async { namespaces.get_opt("doomed").await.unwrap().is_none() }).await.unwrap();
     let err = namespaces.delete("default", &DeleteParams::default()).await.unwrap_err();
     assert!(matches!(err, kube::Error::Api(ref e) if e.code == 403), "{err:?}");
+}
+
+#[tokio::test]
+async fn emptying_a_terminating_namespaces_finalizers_through_finalize_removes_it() {
+    let t = start().await;
+    let namespaces: Api<Namespace> = Api::all(t.client.clone());
+    let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": "stuck"}})).unwrap();
+    namespaces.create(&PostParams::default(), &ns).await.unwrap();
+    let api: Api<ConfigMap> = Api::namespaced(t.client.clone(), "stuck");
+    let mut held = configmap("held", &[]);
+    held.metadata.finalizers = Some(vec!["weft.dev/hold".into()]);
+    api.create(&PostParams::default(), &held).await.unwrap();
+    namespaces.delete("stuck", &DeleteParams::default()).await.unwrap();
+    let edit = json!({"spec": {"finalizers": []}});
+    let edited = namespaces.patch("stuck", &PatchParams::default(), &Patch::Merge(edit)).await.unwrap();
+    assert_eq!(edited.spec.unwrap().finalizers, Some(vec!["kubernetes".to_owned()]), "an ordinary update keeps them");
+    let mut stuck = namespaces.get("stuck").await.unwrap();
+    stuck.spec.as_mut().unwrap().finalizers = Some(Vec::new());
+    let body = serde_json::to_string(&stuck).unwrap();
+    let (status, _) = t.raw(http::Method::PUT, "/api/v1/namespaces/stuck/finalize", "application/json", &body).await;
+    assert_eq!(status, http::StatusCode::OK);
+    wait_for(|| async { namespaces.get_opt("stuck").await.unwrap().is_none() }).await.unwrap();
 }
 
 #[tokio::test]

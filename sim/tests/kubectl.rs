@@ -5,66 +5,17 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{TestSim, kubectl_path, start, wait_for};
+use common::kubectl::Kubectl;
+use common::wait_for;
 use kube::api::{Patch, PatchParams};
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::Command;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
-
-struct Kubectl {
-    t: TestSim,
-    _dir: tempfile::TempDir,
-    kubeconfig: PathBuf,
-    binary: PathBuf,
-}
-
-impl Kubectl {
-    async fn start() -> Self {
-        let t = start().await;
-        let dir = tempfile::tempdir().unwrap();
-        let kubeconfig = dir.path().join("kubeconfig");
-        t.sim.write_kubeconfig(&kubeconfig).unwrap();
-        Self { t, _dir: dir, kubeconfig, binary: kubectl_path().unwrap() }
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(&self.binary);
-        cmd.args(args).env("KUBECONFIG", &self.kubeconfig).env_remove("KUBERNETES_SERVICE_HOST").kill_on_drop(true);
-        cmd
-    }
-
-    /// Runs kubectl and returns stdout; panics with stderr when it fails.
-    async fn run(&self, args: &[&str]) -> String {
-        let out = tokio::time::timeout(Duration::from_secs(60), self.command(args).output())
-            .await
-            .expect("kubectl hung")
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "kubectl {args:?} failed: {stderr}");
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    async fn run_fails(&self, args: &[&str]) -> String {
-        let out = tokio::time::timeout(Duration::from_secs(60), self.command(args).output())
-            .await
-            .expect("kubectl hung")
-            .unwrap();
-        assert!(!out.status.success(), "kubectl {args:?} should fail");
-        String::from_utf8_lossy(&out.stderr).into_owned()
-    }
-
-    async fn json(&self, args: &[&str]) -> Value {
-        let mut all = args.to_vec();
-        all.extend(["-o", "json"]);
-        serde_json::from_str(&self.run(&all).await).unwrap()
-    }
-}
 
 fn fixture(name: &str) -> String {
     Path::new(FIXTURES).join(name).to_string_lossy().into_owned()

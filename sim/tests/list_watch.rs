@@ -264,3 +264,23 @@ async fn a_closed_watch_resumes_without_losing_or_replaying_events() {
     let WatchEvent::Modified(next) = resumed.try_next().await.unwrap().unwrap() else { panic!("expected MODIFIED") };
     assert_eq!(next.data.unwrap()["n"], "2");
 }
+
+#[tokio::test]
+async fn a_watch_through_events_v1_sees_core_events_in_its_own_shape() {
+    let t = start().await;
+    let core = json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": "e1"},
+        "involvedObject": {"kind": "ConfigMap", "name": "c", "namespace": "default"}, "message": "hi", "reason": "R", "type": "Normal"});
+    let (status, _) =
+        t.raw(http::Method::POST, "/api/v1/namespaces/default/events", "application/json", &core.to_string()).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let path = "/apis/events.k8s.io/v1/namespaces/default/events?watch=true&fieldSelector=regarding.name%3Dc";
+    let events = t.watch_lines(path, 1, Duration::from_secs(5)).await;
+    let object = &events[0]["object"];
+    assert_eq!(
+        (&object["apiVersion"], &object["note"], &object["regarding"]["name"]),
+        (&json!("events.k8s.io/v1"), &json!("hi"), &json!("c"))
+    );
+    assert!(object.get("involvedObject").is_none() && object.get("message").is_none(), "{object}");
+    let (_, listed) = t.get("/apis/events.k8s.io/v1/namespaces/default/events").await;
+    assert_eq!(listed["items"][0]["deprecatedSource"], json!({}));
+}

@@ -97,7 +97,7 @@ async fn a_write_that_changes_nothing_is_not_stored() {
 }
 
 #[tokio::test]
-async fn a_stale_resource_version_conflicts_and_a_custom_resource_put_needs_one() {
+async fn a_put_with_the_current_resource_version_succeeds_a_stale_one_conflicts_and_a_custom_resource_needs_one() {
     let t = start().await;
     let api = t.configmaps();
     let a = create_cm(&api, "a").await;
@@ -110,9 +110,33 @@ async fn a_stale_resource_version_conflicts_and_a_custom_resource_put_needs_one(
 
     let widgets = t.install_widgets().await;
     let mut w = widgets.create(&PostParams::default(), &widget("w", 1)).await.unwrap();
+    w.data["spec"]["size"] = json!(2);
+    let replaced = widgets.replace("w", &PostParams::default(), &w).await.unwrap();
+    assert_eq!(replaced.data["spec"]["size"], 2, "a custom resource PUT with its current resourceVersion succeeds");
+    let err = widgets.replace("w", &PostParams::default(), &w).await.unwrap_err();
+    assert_eq!(api_code(&err), 409, "the resourceVersion it carried is stale now");
     w.metadata.resource_version = None;
     let err = widgets.replace("w", &PostParams::default(), &w).await.unwrap_err();
     assert_eq!(api_code(&err), 422);
+    let crds: kube::Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
+        kube::Api::all(t.client.clone());
+    let mut crd = crds.get("widgets.examples.weft.dev").await.unwrap();
+    crd.metadata.resource_version = None;
+    let err = crds.replace("widgets.examples.weft.dev", &PostParams::default(), &crd).await.unwrap_err();
+    assert_eq!(api_code(&err), 422, "a CRD PUT needs a resourceVersion too");
+}
+
+#[tokio::test]
+async fn a_put_creates_a_missing_lease_but_not_a_missing_configmap() {
+    let t = start().await;
+    let lease = json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": "l"}, "spec": {"holderIdentity": "a"}});
+    let path = "/apis/coordination.k8s.io/v1/namespaces/default/leases/l";
+    let (status, created) = t.raw(Method::PUT, path, "application/json", &lease.to_string()).await;
+    assert_eq!((status, &created["spec"]["holderIdentity"]), (StatusCode::CREATED, &json!("a")));
+    let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}});
+    let (status, _) =
+        t.raw(Method::PUT, "/api/v1/namespaces/default/configmaps/c", "application/json", &cm.to_string()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@
 
 mod cache;
 mod cached_cluster;
+mod call_gate;
 mod delay_queue;
 mod finalizer;
 mod informer;
@@ -31,6 +32,7 @@ use tracing::Instrument;
 use weft_labels::Selector;
 
 pub use cached_cluster::CachedCluster;
+pub use call_gate::CallGate;
 pub use informer::{InformerKey, Informers};
 pub use resource::resource_name;
 pub use scopes::Scopes;
@@ -38,7 +40,7 @@ pub use stats::Stats;
 
 use self::cache::ObjectKey;
 use self::informer::Informer;
-use self::queue::Queue;
+use self::queue::{Queue, Urgency};
 use crate::backoff::Backoff;
 use crate::runtime::bindings::RelatedMapping;
 use crate::runtime::{BoundModule, Description, Trigger};
@@ -57,6 +59,10 @@ pub struct ControllerConfig {
     /// A plugin with nothing to do for this long releases its compiled code until its next
     /// event (when the disk cache can give it back); `None` keeps it loaded.
     pub idle_after: Option<Duration>,
+    /// Plugin calls running at once across the whole host, each on a blocking thread. Above
+    /// this, calls wait their turn (first come, first served) instead of piling threads onto the
+    /// cores.
+    pub max_parallel_calls: usize,
 }
 
 impl Default for ControllerConfig {
@@ -67,6 +73,7 @@ impl Default for ControllerConfig {
             stop_grace: Duration::from_secs(10),
             backoff: Backoff::default(),
             idle_after: Some(Duration::from_secs(60)),
+            max_parallel_calls: 16,
         }
     }
 }
@@ -94,6 +101,8 @@ struct Shared {
     config: ControllerConfig,
     /// When the plugin last finished a call, for idle eviction.
     last_active: parking_lot::Mutex<Instant>,
+    /// The host-wide bound on calls running at once.
+    calls: Arc<CallGate>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -111,12 +120,14 @@ enum Source {
 
 impl PluginController {
     /// Starts watching (through `cluster`'s informers and scopes) and reconciling for `plugin`,
-    /// whose description has been checked. Its tasks run in the current tracing span.
+    /// whose description has been checked; each of its calls takes a permit of `calls`, the
+    /// host's. Its tasks run in the current tracing span.
     pub fn start(
         plugin: BoundModule,
         cluster: Arc<CachedCluster>,
         config: ControllerConfig,
         stats: Arc<Stats>,
+        calls: Arc<CallGate>,
     ) -> Self {
         let info = Arc::clone(plugin.info());
         let description = info.description().clone();
@@ -147,6 +158,7 @@ impl PluginController {
             stop: CancellationToken::new(),
             config,
             last_active: parking_lot::Mutex::new(Instant::now()),
+            calls,
         });
         let span = tracing::Span::current();
         let mut tasks = JoinSet::new();
@@ -221,8 +233,9 @@ impl PluginController {
 }
 
 impl Shared {
+    /// Queues a key an event concerns.
     fn enqueue(&self, key: ObjectKey, trigger: Trigger) {
-        self.queue.add(key, trigger);
+        self.queue.add(key, trigger, Urgency::Event);
         self.note_depth();
     }
 
@@ -230,15 +243,16 @@ impl Shared {
         self.stats.queue_depth.store(self.queue.depth() as u64, std::sync::atomic::Ordering::Relaxed);
     }
 
-    /// Queues every selected primary in the caches.
+    /// Queues every selected primary in the caches, behind keys that events queue.
     fn enqueue_all(&self, trigger: Trigger) {
         for informer in &self.primary {
             for object in informer.list(None) {
                 if self.selector.matches_labels(&object.labels) {
-                    self.enqueue(object.key.clone(), trigger);
+                    self.queue.add(object.key.clone(), trigger, Urgency::Bulk);
                 }
             }
         }
+        self.note_depth();
     }
 
     fn note_active(&self) {

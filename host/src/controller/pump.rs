@@ -6,6 +6,7 @@ use tokio::sync::broadcast;
 
 use super::cache::{CachedObject, Change};
 use super::informer::{Informer, SyncState};
+use super::queue::Urgency;
 use super::{Shared, Source, triggers};
 use crate::runtime::bindings::RelatedMapping;
 use crate::runtime::{ApiResource, ObjectRef, Trigger};
@@ -71,6 +72,7 @@ impl Shared {
 
     /// Asks the plugin which primaries a related object concerns.
     async fn map_related(&self, api: &ApiResource, object: Arc<CachedObject>) {
+        let _turn = self.calls.enter(Urgency::Event).await;
         let plugin = self.plugin.read().clone();
         let related = object_ref(api, &object);
         let json = object.json.clone();

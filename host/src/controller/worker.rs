@@ -14,7 +14,7 @@ use super::cache::{CachedObject, ObjectKey};
 use super::finalizer::{self, Step};
 use super::outcome::{CallOutput, Outcome};
 use super::pump::object_ref;
-use super::queue::Request;
+use super::queue::{Request, Urgency};
 use crate::runtime::{BoundModule, Trigger};
 
 impl Shared {
@@ -58,29 +58,30 @@ impl Shared {
         }
         let outcome = match finalizer::step(&object, self.description.finalizer.as_deref()) {
             Step::Nothing => return,
-            Step::Reconcile => self.reconcile(&object, json, request.trigger).await,
+            Step::Reconcile => self.reconcile(&object, json, request).await,
             Step::AddThenReconcile(finalizers) => {
                 match finalizer::set_finalizers(self.client.clone(), api, &object, finalizers).await {
-                    Ok(()) => self.reconcile(&object, json, request.trigger).await,
+                    Ok(()) => self.reconcile(&object, json, request).await,
                     Err(e) => Outcome::Transient(format!("adding finalizer: {e}")),
                 }
             }
-            Step::CleanupThenRemove(remaining) => self.cleanup(&object, json, remaining).await,
+            Step::CleanupThenRemove(remaining) => self.cleanup(&object, json, remaining, request.urgency).await,
         };
         self.settle(key, outcome);
     }
 
-    async fn reconcile(&self, object: &CachedObject, json: String, trigger: Trigger) -> Outcome {
+    async fn reconcile(&self, object: &CachedObject, json: String, request: &Request<ObjectKey>) -> Outcome {
         let reference = object_ref(&self.description.primary.api, object);
-        self.call(move |plugin| plugin.reconcile(reference, json, trigger)).await
+        let trigger = request.trigger;
+        self.call(request.urgency, move |plugin| plugin.reconcile(reference, json, trigger)).await
     }
 
     /// `cleanup`, then the finalizer's removal; a failed cleanup is retried whatever kind of
     /// failure the plugin reports, since the object cannot go until it succeeds.
-    async fn cleanup(&self, object: &CachedObject, json: String, remaining: Vec<String>) -> Outcome {
+    async fn cleanup(&self, object: &CachedObject, json: String, remaining: Vec<String>, urgency: Urgency) -> Outcome {
         let api = &self.description.primary.api;
         let reference = object_ref(api, object);
-        match self.call(move |plugin| plugin.cleanup(reference, json)).await {
+        match self.call(urgency, move |plugin| plugin.cleanup(reference, json)).await {
             Outcome::Done => match finalizer::set_finalizers(self.client.clone(), api, object, remaining).await {
                 Ok(()) => Outcome::Done,
                 Err(e) => Outcome::Transient(format!("removing finalizer: {e}")),
@@ -93,11 +94,14 @@ impl Shared {
         }
     }
 
-    /// Runs one plugin call on a blocking thread and counts it.
+    /// Runs one plugin call on a blocking thread, when the host's call gate lets it, and counts
+    /// it.
     async fn call(
         &self,
+        urgency: Urgency,
         call: impl FnOnce(BoundModule) -> super::outcome::ReconcileResult + Send + 'static,
     ) -> Outcome {
+        let _turn = self.calls.enter(urgency).await;
         let plugin = self.plugin.read().clone();
         let started = Instant::now();
         let output: CallOutput = tokio::task::spawn_blocking(move || call(plugin)).await;

@@ -90,6 +90,15 @@ impl Actor {
         }
         self.stop().await;
         self.inner.settled.lock().remove(&self.name);
+        let mut alive = self.inner.alive.lock();
+        if let Some(count) = alive.get_mut(&self.name) {
+            *count -= 1;
+            if *count == 0 {
+                alive.remove(&self.name);
+            }
+        }
+        drop(alive);
+        self.inner.actor_exited.notify_waiters();
     }
 
     fn path_changed(&self) -> bool {
@@ -229,7 +238,8 @@ impl Actor {
         }
         let stats = self.running.as_ref().map_or_else(Arc::default, |r| Arc::clone(&r.stats));
         let config = ControllerConfig { concurrency, ..self.inner.config.controller.clone() };
-        let controller = PluginController::start(bound, Arc::clone(&cluster), config, Arc::clone(&stats));
+        let calls = Arc::clone(&self.inner.calls);
+        let controller = PluginController::start(bound, Arc::clone(&cluster), config, Arc::clone(&stats), calls);
         let replaced = self.running.replace(Running {
             controller,
             module,
@@ -251,6 +261,13 @@ impl Actor {
         };
         self.inner.running.lock().insert(self.name.clone(), stats);
         self.event(plugin, EventType::Normal, reason, &format!("running {summary}")).await;
+        let previous_host = plugin.status.as_ref().and_then(|s| s.host.as_deref());
+        if let (Some(here), Some(before)) = (self.inner.config.identity.as_deref(), previous_host)
+            && here != before
+        {
+            self.event(plugin, EventType::Normal, "Moved", &format!("now running on {here}, moved from {before}"))
+                .await;
+        }
         tracing::info!(%summary, reason, "plugin running");
     }
 
@@ -272,7 +289,8 @@ impl Actor {
             }
         });
         let previous = self.status.clone().or_else(|| plugin.status.clone()).unwrap_or_default();
-        let status = status::status(verdict, running.as_ref(), &previous, plugin.metadata.generation, &now());
+        let host = self.inner.config.identity.as_deref().filter(|_| self.running.is_some());
+        let status = status::status(verdict, running.as_ref(), &previous, plugin.metadata.generation, host, &now());
         if self.status.as_ref() == Some(&status) {
             return;
         }

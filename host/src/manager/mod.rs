@@ -4,6 +4,7 @@
 
 mod actor;
 mod failure;
+mod placement;
 mod prepare;
 mod refetch;
 mod status;
@@ -19,14 +20,16 @@ use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 use kube::{Client, ResourceExt};
 use parking_lot::Mutex;
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
+pub use placement::Placement;
+
 use self::actor::Actor;
 use crate::backoff::Backoff;
-use crate::controller::{ControllerConfig, InformerKey, Informers, Stats};
+use crate::controller::{CallGate, ControllerConfig, InformerKey, Informers, Stats};
 use crate::crd::Plugin;
 use crate::events::Events;
 use crate::fetch::Sources;
@@ -34,6 +37,7 @@ use crate::histogram::Histogram;
 use crate::metrics;
 use crate::oci::OciConfig;
 use crate::runtime::{self, Limits, Runtime, RuntimeConfig};
+use crate::shard::ShardStats;
 
 /// Host-wide settings.
 #[derive(Debug, Clone)]
@@ -52,6 +56,8 @@ pub struct HostConfig {
     /// Backoff between tries of a module that could not be fetched (a registry down, a module
     /// or pull secret not there yet).
     pub refetch: Backoff,
+    /// This replica's identity, reported in each Plugin's `status.host`.
+    pub identity: Option<String>,
 }
 
 impl Default for HostConfig {
@@ -65,6 +71,7 @@ impl Default for HostConfig {
             relist: Backoff { base: Duration::from_millis(100), max: Duration::from_secs(30) },
             oci: OciConfig::default(),
             refetch: Backoff { base: Duration::from_secs(2), max: Duration::from_secs(300) },
+            identity: None,
         }
     }
 }
@@ -81,10 +88,21 @@ struct Inner {
     informers: Arc<Informers>,
     config: HostConfig,
     events: Events,
+    /// Plugin calls running at once, host-wide (`ControllerConfig::max_parallel_calls`).
+    calls: Arc<CallGate>,
     /// The desired state of each Plugin, as its actor receives it.
     actors: Mutex<HashMap<String, watch::Sender<Option<Plugin>>>>,
     /// Every actor task, so a stopping host can wait for them all.
     tracker: TaskTracker,
+    /// Actor tasks alive, by Plugin name (one may still be stopping while the next starts).
+    alive: Mutex<HashMap<String, usize>>,
+    /// Notified whenever an actor task ends.
+    actor_exited: Notify,
+    /// Every Plugin seen, placed here or not.
+    known: Mutex<BTreeMap<String, Plugin>>,
+    /// Which of them this host runs.
+    placement: watch::Sender<Placement>,
+    shard: Arc<ShardStats>,
     /// Plugins reconciling now, with their counters.
     running: Mutex<HashMap<String, Arc<Stats>>>,
     /// Plugins whose actor has acted on their spec at least once.
@@ -111,11 +129,17 @@ impl Host {
             inner: Arc::new(Inner {
                 informers: Arc::new(Informers::new(client.clone(), config.relist)),
                 events: Events::new(client.clone(), "weft"),
+                calls: Arc::new(CallGate::new(config.controller.max_parallel_calls)),
                 client,
                 runtime,
                 config,
                 actors: Mutex::new(HashMap::new()),
                 tracker: TaskTracker::new(),
+                alive: Mutex::new(HashMap::new()),
+                actor_exited: Notify::new(),
+                known: Mutex::new(BTreeMap::new()),
+                placement: watch::Sender::new(Placement::All),
+                shard: Arc::default(),
                 running: Mutex::new(HashMap::new()),
                 settled: Mutex::new(HashSet::new()),
                 listed: AtomicBool::new(false),
@@ -168,7 +192,13 @@ impl Host {
             lifecycle: self.inner.lifecycle.lock().clone(),
             load_duration: &self.inner.load_duration,
             wasm_memory: runtime::wasm_memory_in_use(),
+            shard: matches!(*self.inner.placement.borrow(), Placement::Buckets { .. }).then_some(&*self.inner.shard),
         })
+    }
+
+    /// What this replica's sharding has done (all zero unless it runs sharded).
+    pub fn shard_stats(&self) -> Arc<ShardStats> {
+        Arc::clone(&self.inner.shard)
     }
 
     /// Marks this replica as waiting for leadership (ready, running nothing) or not.
@@ -184,9 +214,18 @@ impl Host {
         let stream = watcher::watcher(plugins, watcher::Config::default()).backoff(self.inner.config.relist.retries());
         let mut stream = std::pin::pin!(stream);
         let mut listed = HashSet::new();
+        let mut placement = self.inner.placement.subscribe();
         loop {
             let event = tokio::select! {
                 () = shutdown.cancelled() => break,
+                changed = placement.changed() => {
+                    if changed.is_ok() {
+                        for name in self.plugin_names() {
+                            self.place(&name);
+                        }
+                    }
+                    continue;
+                }
                 event = stream.next() => event,
             };
             match event {
@@ -195,18 +234,18 @@ impl Host {
                 Some(Ok(Event::Init)) => listed.clear(),
                 Some(Ok(Event::InitApply(plugin))) => {
                     listed.insert(plugin.name_any());
-                    self.desire(plugin.name_any(), Some(plugin));
+                    self.remember(plugin);
                 }
                 Some(Ok(Event::InitDone)) => {
                     let gone: Vec<String> =
-                        self.inner.actors.lock().keys().filter(|name| !listed.contains(*name)).cloned().collect();
+                        self.plugin_names().into_iter().filter(|name| !listed.contains(name)).collect();
                     for name in gone {
-                        self.desire(name, None);
+                        self.forget(&name);
                     }
                     self.inner.listed.store(true, Ordering::Relaxed);
                 }
-                Some(Ok(Event::Apply(plugin))) => self.desire(plugin.name_any(), Some(plugin)),
-                Some(Ok(Event::Delete(plugin))) => self.desire(plugin.name_any(), None),
+                Some(Ok(Event::Apply(plugin))) => self.remember(plugin),
+                Some(Ok(Event::Delete(plugin))) => self.forget(&plugin.name_any()),
             }
         }
         let names: Vec<String> = self.inner.actors.lock().keys().cloned().collect();
@@ -219,6 +258,17 @@ impl Host {
         self.inner.tracker.reopen();
         self.inner.listed.store(false, Ordering::Relaxed);
         Ok(())
+    }
+
+    fn remember(&self, plugin: Plugin) {
+        let name = plugin.name_any();
+        self.inner.known.lock().insert(name.clone(), plugin);
+        self.place(&name);
+    }
+
+    fn forget(&self, name: &str) {
+        self.inner.known.lock().remove(name);
+        self.desire(name.to_owned(), None);
     }
 
     /// Hands the latest desired state of one Plugin to its actor, starting one if needed.
@@ -236,6 +286,7 @@ impl Host {
         }
         let (tx, rx) = watch::channel(plugin);
         actors.insert(name.clone(), tx);
+        *self.inner.alive.lock().entry(name.clone()).or_default() += 1;
         let span = tracing::info_span!("plugin", plugin = %name);
         let actor = Actor::new(Arc::clone(&self.inner), name);
         self.inner.tracker.spawn(actor.run(rx).instrument(span));

@@ -61,6 +61,7 @@ pub fn status(
     running: Option<&Running>,
     previous: &PluginStatus,
     generation: Option<i64>,
+    host: Option<&str>,
     now: &str,
 ) -> PluginStatus {
     let condition = |type_: &str, judgement: &Judgement| {
@@ -110,6 +111,7 @@ pub fn status(
         reconciles: running.map_or(previous.reconciles, |r| r.reconciles),
         errors: running.map_or(previous.errors, |r| r.errors),
         last_error: running.and_then(|r| r.last_error.clone()).or_else(|| previous.last_error.clone()),
+        host: host.map(str::to_owned),
     }
 }
 
@@ -138,7 +140,7 @@ mod tests {
     #[test]
     fn a_running_plugin_is_ready_loaded_and_watching() {
         let verdict = Judgement::ok("Running", "hello 0.1.0 reconciling").into();
-        let s = status(&verdict, Some(&running()), &PluginStatus::default(), Some(2), "t1");
+        let s = status(&verdict, Some(&running()), &PluginStatus::default(), Some(2), None, "t1");
         assert_eq!(condition(&s, "Ready").reason, "Running");
         assert_eq!(
             (condition(&s, "Loaded").status.as_str(), condition(&s, "Loaded").message.as_str()),
@@ -153,12 +155,13 @@ mod tests {
     #[test]
     fn transition_times_move_only_when_a_condition_flips() {
         let ready: Verdict = Judgement::ok("Running", "ok").into();
-        let first = status(&ready, Some(&running()), &PluginStatus::default(), Some(1), "t1");
-        let again = status(&ready, Some(&running()), &first, Some(1), "t2");
+        let first = status(&ready, Some(&running()), &PluginStatus::default(), Some(1), None, "t1");
+        let again = status(&ready, Some(&running()), &first, Some(1), None, "t2");
         assert_eq!(condition(&again, "Ready").last_transition_time, "t1");
         let failing = Running { watch_problem: Some("fleets.examples.weft.dev/v1 is not served".into()), ..running() };
         let broken: Verdict = Judgement::not("WatchFailing", "not served").into();
-        let flipped = status(&broken, Some(&failing), &again, Some(1), "t3");
+        let flipped = status(&broken, Some(&failing), &again, Some(1), Some("replica-a"), "t3");
+        assert_eq!(flipped.host.as_deref(), Some("replica-a"));
         assert_eq!(condition(&flipped, "Ready").last_transition_time, "t3");
         assert_eq!(condition(&flipped, "Watching").reason, "WatchFailing");
         assert_eq!(condition(&flipped, "Loaded").last_transition_time, "t1", "still loaded");
@@ -170,7 +173,7 @@ mod tests {
             ready: Judgement::ok("Running", "ok"),
             loaded: Some(Judgement::not("LoadFailed", "not a WebAssembly file; still running 0.1.0 ab")),
         };
-        let s = status(&verdict, Some(&running()), &PluginStatus::default(), Some(2), "t");
+        let s = status(&verdict, Some(&running()), &PluginStatus::default(), Some(2), None, "t");
         assert_eq!(
             (condition(&s, "Ready").status.as_str(), condition(&s, "Loaded").status.as_str()),
             ("True", "False")
@@ -180,7 +183,8 @@ mod tests {
     #[test]
     fn an_idle_plugin_stays_ready_and_says_it_released_its_code() {
         let verdict = Judgement::ok("Running", "ok").into();
-        let s = status(&verdict, Some(&Running { idle: true, ..running() }), &PluginStatus::default(), Some(1), "t");
+        let s =
+            status(&verdict, Some(&Running { idle: true, ..running() }), &PluginStatus::default(), Some(1), None, "t");
         assert_eq!(condition(&s, "Ready").status, "True");
         assert_eq!((condition(&s, "Idle").status.as_str(), condition(&s, "Idle").reason.as_str()), ("True", "Evicted"));
     }
@@ -190,7 +194,7 @@ mod tests {
         let previous =
             PluginStatus { reconciles: 7, errors: 2, last_error: Some("old".into()), ..PluginStatus::default() };
         let verdict = Judgement::not("Suspended", "spec.suspend is true").into();
-        let s = status(&verdict, None, &previous, Some(3), "t");
+        let s = status(&verdict, None, &previous, Some(3), None, "t");
         assert_eq!((s.reconciles, s.errors, s.last_error.as_deref()), (7, 2, Some("old")));
         assert_eq!(condition(&s, "Loaded").reason, "Suspended", "Loaded follows Ready when nothing runs");
         assert_eq!(condition(&s, "Watching").reason, "NotRunning");

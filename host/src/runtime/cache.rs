@@ -37,6 +37,10 @@ impl DiskCache {
         Ok(Self { dir: dir.to_owned(), engine_key: format!("{:016x}", hasher.finish()) })
     }
 
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     fn path(&self, digest: &Digest) -> PathBuf {
         self.dir.join(format!("{digest}-{}.cwasm", self.engine_key))
     }

@@ -19,8 +19,9 @@ use super::limits::{Limits, MemoryLimiter};
 /// How often the engine's epoch advances; deadlines are rounded up to whole ticks.
 pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(2);
 
-/// Engine-wide settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Engine-wide settings. A compiler process gets them as JSON, so that what it compiles fits this
+/// engine.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct EngineConfig {
     /// Instances that can exist at once across all plugins (concurrent calls plus one per loaded
     /// module being described).

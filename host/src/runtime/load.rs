@@ -5,15 +5,17 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use wasmtime::component::Component;
+
 use super::bindings::{Description, ReconcilerPre};
 use super::engine::StoreData;
 use super::error::LoadError;
 use super::host_calls::PluginEnv;
 use super::limits::Limits;
 use super::loaded::{Module, ModuleInfo, WatchSelectors};
-use super::module::{self, Digest};
+use super::module::{self, Digest, ModuleKind};
 use super::permissions::Grants;
-use super::{Shared, bound, cluster};
+use super::{CompileIn, Shared, bound, cluster, compiler_process, priority};
 
 /// `describe` only builds a record; it gets a small, fixed budget.
 fn describe_limits() -> Limits {
@@ -65,20 +67,7 @@ impl Shared {
         let from_cache = cached.is_some();
         let component = match cached {
             Some(component) => component,
-            None => {
-                let component_bytes = module::to_component(bytes, kind)?;
-                let compiled = {
-                    let _turn = self.compiles.enter();
-                    module::compile(&self.engine, &component_bytes)?
-                };
-                // Stored and mapped back, the code is file-backed rather than heap.
-                match &self.disk {
-                    Some(disk) if disk.store(&digest, &compiled) => {
-                        disk.load(&self.engine, &digest).unwrap_or(compiled)
-                    }
-                    _ => compiled,
-                }
-            }
+            None => self.compile(bytes, kind, &digest)?,
         };
         module::check_world(&self.engine, &component)?;
         let pre = self.instantiate_pre(&component)?;
@@ -92,6 +81,41 @@ impl Shared {
             from_cache,
             load_time: started.elapsed(),
         }))
+    }
+
+    /// Compiles `bytes`, waiting for a turn, where the configuration says.
+    fn compile(&self, bytes: &[u8], kind: ModuleKind, digest: &Digest) -> Result<Component, LoadError> {
+        let _turn = self.compiles.enter();
+        self.compiled.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if let (CompileIn::Subprocess(program), Some(disk)) = (&self.compile_in, &self.disk) {
+            compiler_process::compile(program, &self.engine_config, disk.dir(), bytes)?;
+            return disk.load(&self.engine, digest).ok_or_else(|| {
+                LoadError::Compile("the compiler process left no usable module in the cache".to_owned())
+            });
+        }
+        let component_bytes = module::to_component(bytes, kind)?;
+        let compiled = priority::compile_apart(|| module::compile(&self.engine, &component_bytes))
+            .map_err(|e| LoadError::Compile(format!("no thread to compile on: {e}")))??;
+        // Stored and mapped back, the code is file-backed rather than heap.
+        Ok(match &self.disk {
+            Some(disk) if disk.store(digest, &compiled) => disk.load(&self.engine, digest).unwrap_or(compiled),
+            _ => compiled,
+        })
+    }
+
+    /// Compiles into the disk cache only, on this thread (this is the compiler process).
+    pub(super) fn precompile(&self, bytes: &[u8]) -> Result<Digest, LoadError> {
+        let digest = Digest::of(bytes);
+        let disk = self.disk.as_ref().ok_or(LoadError::NotCached)?;
+        let component_bytes = module::to_component(bytes, module::kind_of(bytes)?)?;
+        let compiled = module::compile(&self.engine, &component_bytes)?;
+        if !disk.store(&digest, &compiled) {
+            return Err(LoadError::Compile(format!(
+                "could not write the compiled module into {}",
+                disk.dir().display()
+            )));
+        }
+        Ok(digest)
     }
 
     /// Whether an evicted module with this digest can come back from the disk cache.

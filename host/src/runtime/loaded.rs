@@ -58,6 +58,12 @@ pub struct Module {
     pub(crate) load_time: Duration,
 }
 
+impl Drop for Module {
+    fn drop(&mut self) {
+        super::trim::note_freed();
+    }
+}
+
 impl std::fmt::Debug for Module {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Module")

@@ -10,6 +10,7 @@ pub mod bindings;
 mod bound;
 mod cache;
 mod cluster;
+mod compiler_process;
 mod engine;
 mod error;
 mod gate;
@@ -20,6 +21,8 @@ mod load;
 mod loaded;
 mod module;
 mod permissions;
+mod priority;
+mod trim;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -36,6 +39,7 @@ pub use bound::{BoundModule, CallResult};
 #[doc(hidden)]
 pub use bound::{LiveInstance, Phases};
 pub use cluster::{Cluster, NoCluster};
+pub use compiler_process::{PEAK_LINE, peak_resident_bytes};
 pub use engine::EngineConfig;
 pub use error::{CallError, LoadError};
 pub use host_calls::PluginEnv;
@@ -43,6 +47,7 @@ pub use limits::{Limits, wasm_memory_in_use};
 pub use loaded::{Module, ModuleInfo, WatchSelectors};
 pub use module::{Digest, ModuleKind};
 pub use permissions::{Access, Grants, Rule};
+pub use priority::lower_this_thread as lower_thread_priority;
 
 use cache::DiskCache;
 use engine::{EpochTicker, StoreData};
@@ -57,13 +62,32 @@ pub struct RuntimeConfig {
     pub cache_dir: Option<PathBuf>,
     /// Compiles at once, host-wide; loads beyond it wait their turn.
     pub max_concurrent_compiles: usize,
+    pub compile_in: CompileIn,
 }
 
 impl Default for RuntimeConfig {
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-        Self { engine: EngineConfig::default(), cache_dir: None, max_concurrent_compiles: cores }
+        Self {
+            engine: EngineConfig::default(),
+            cache_dir: None,
+            max_concurrent_compiles: cores,
+            compile_in: CompileIn::ThisProcess,
+        }
     }
+}
+
+/// Where modules are compiled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CompileIn {
+    /// In this process, on threads at a lower priority.
+    ThisProcess,
+    /// In a child process running `weft compile` from this program, at a lower priority, which
+    /// writes into the disk cache: the compiler's memory (tens to hundreds of MiB for a large
+    /// module, which an allocator would otherwise keep) is returned in full when the child exits,
+    /// and a compiler that crashes or runs out of memory fails one load, not the host. Needs a
+    /// disk cache; without one, modules compile in this process.
+    Subprocess(PathBuf),
 }
 
 /// The engine, the linker and the loaded modules. Cheap to clone; clones share everything.
@@ -84,9 +108,14 @@ pub(crate) struct Shared {
     loaded: Mutex<HashMap<Digest, Weak<Module>>>,
     loading: Mutex<HashMap<Digest, InFlight>>,
     compiles: Gate,
+    /// Modules compiled so far (not loaded from memory or the disk cache).
+    compiled: std::sync::atomic::AtomicU64,
+    engine_config: EngineConfig,
+    compile_in: CompileIn,
     /// Instances alive at once, bounded by the pool's size, so a full pool queues calls.
     pub(crate) instances: Gate,
     _ticker: EpochTicker,
+    _trimmer: trim::Trimmer,
 }
 
 impl std::fmt::Debug for Shared {
@@ -97,6 +126,7 @@ impl std::fmt::Debug for Shared {
 
 impl Runtime {
     pub fn new(config: RuntimeConfig) -> anyhow::Result<Self> {
+        priority::lower_rayon_pool();
         let engine = engine::new_engine(&config.engine)?;
         let linker = engine::new_linker(&engine)?;
         let disk = config.cache_dir.as_deref().map(|dir| DiskCache::new(dir, &engine)).transpose()?;
@@ -108,8 +138,12 @@ impl Runtime {
             loaded: Mutex::new(HashMap::new()),
             loading: Mutex::new(HashMap::new()),
             compiles: Gate::new(config.max_concurrent_compiles),
+            compiled: std::sync::atomic::AtomicU64::new(0),
+            engine_config: config.engine.clone(),
+            compile_in: config.compile_in.clone(),
             instances: Gate::new(config.engine.max_instances as usize),
             _ticker: ticker,
+            _trimmer: trim::Trimmer::start()?,
         };
         Ok(Self { shared: Arc::new(shared) })
     }
@@ -137,5 +171,16 @@ impl Runtime {
     /// Compiles running now.
     pub fn compiles_running(&self) -> usize {
         self.shared.compiles.held()
+    }
+
+    /// Modules this runtime has compiled (rather than found loaded or in the disk cache).
+    pub fn compiles_done(&self) -> u64 {
+        self.shared.compiled.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Compiles `bytes` into the disk cache (componentizing a core module first), without
+    /// loading or describing them: what `weft compile` does, for a host to pick up later.
+    pub fn precompile(&self, bytes: &[u8]) -> Result<Digest, LoadError> {
+        self.shared.precompile(bytes)
     }
 }

@@ -74,6 +74,11 @@ fn partial_metadata(object: &Value) -> Value {
 
 /// One object in the requested representation.
 pub fn object(target: &Target, repr: &Representation, object: &Arc<Value>) -> Vec<u8> {
+    if target.view.is_some() {
+        let served = Arc::new(target.to_served(object));
+        let plain = Target { view: None, def: target.served_def().clone(), ..target.clone() };
+        return self::object(&plain, repr, &served);
+    }
     match repr {
         Representation::Json => to_vec(&Served { object, api_version: &target.api_version(), with_type: true }),
         Representation::Metadata => to_vec(&partial_metadata(object)),
@@ -92,6 +97,11 @@ pub fn object(target: &Target, repr: &Representation, object: &Arc<Value>) -> Ve
 
 /// A list in the requested representation.
 pub fn list(target: &Target, repr: &Representation, items: &[Arc<Value>], list_meta: Value) -> Vec<u8> {
+    if target.view.is_some() {
+        let served: Vec<Arc<Value>> = items.iter().map(|o| Arc::new(target.to_served(o))).collect();
+        let plain = Target { view: None, def: target.served_def().clone(), ..target.clone() };
+        return list(&plain, repr, &served, list_meta);
+    }
     match repr {
         Representation::Table { include_object } => {
             to_vec(&table::table(&target.def, &target.version, items, include_object, list_meta))
@@ -142,7 +152,7 @@ pub fn event(target: &Target, repr: &Representation, kind: EventKind, object: &A
 /// A BOOKMARK line carrying only type fields and the resourceVersion.
 pub fn bookmark(target: &Target, repr: &Representation, rv: u64, initial_events_end: bool) -> Vec<u8> {
     let (kind, api_version) = match repr {
-        Representation::Json => (target.def.kind.clone(), target.api_version()),
+        Representation::Json => (target.served_def().kind.clone(), target.served_api_version()),
         Representation::Metadata => ("PartialObjectMetadata".into(), "meta.k8s.io/v1".into()),
         Representation::Table { .. } => ("Table".into(), "meta.k8s.io/v1".into()),
     };

@@ -17,10 +17,11 @@ use http::{HeaderMap, Method, StatusCode};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::{self, Attributes, Authenticator, AuthorizationMode, UserInfo, reviews, token_request};
 use crate::error::{ApiError, Result, deleted_status};
 use crate::faults::Faults;
-use crate::store::{DeleteOutcome, ScaleWrite, Store, Target, WriteOutcome};
-use crate::{discovery, object, openapi};
+use crate::store::{DeleteOutcome, ScaleWrite, Store, Target, WriteOptions, WriteOutcome};
+use crate::{discovery, object, openapi, strategy};
 use encode::Representation;
 use route::{ResourcePath, Route};
 use watch::WatchStream;
@@ -33,6 +34,8 @@ pub struct AppState {
     pub bookmark_interval: Duration,
     pub shutdown: CancellationToken,
     pub server_address: String,
+    pub authenticator: Arc<Authenticator>,
+    pub mode: AuthorizationMode,
 }
 
 /// The router serving the whole API.
@@ -43,21 +46,62 @@ pub fn router(state: AppState) -> Router {
 async fn handle(State(app): State<AppState>, request: Request) -> Response {
     let started = std::time::Instant::now();
     let (parts, body) = request.into_parts();
-    let route = route::parse(parts.uri.path(), |g, v, r| app.store.is_namespaced(g, v, r));
-    let result = match route {
-        Route::Resource(path) => resource(&app, &parts.method, &parts.uri, &parts.headers, body, path).await,
-        other => discovery_route(&app, &parts.method, other),
+    let result = match authenticate_and_authorize(&app, &parts) {
+        Err(e) => Err(e),
+        Ok(user) => {
+            let route = route::parse(parts.uri.path(), |g, v, r| {
+                app.store.is_namespaced(g, v, r)
+                    || reviews::REVIEWS.iter().any(|(rg, rr, _, ns)| *ns && *rg == g && *rr == r)
+            });
+            match route {
+                Route::Resource(path) => resource(&app, &user, &parts, body, path).await,
+                other => discovery_route(&app, &parts.method, &parts.headers, other),
+            }
+        }
     };
     let response = result.unwrap_or_else(|e| error_response(&e));
     tracing::debug!(method = %parts.method, uri = %parts.uri, status = response.status().as_u16(), elapsed = ?started.elapsed(), "request");
     response
 }
 
-fn discovery_route(app: &AppState, method: &Method, route: Route) -> Result<Response> {
+/// The user a request acts as, once it is authenticated, its impersonation allowed and (under
+/// RBAC) the request itself authorized.
+fn authenticate_and_authorize(app: &AppState, parts: &http::request::Parts) -> Result<UserInfo> {
+    let real = app.authenticator.authenticate(&parts.headers, &app.store)?;
+    let impersonating = parts.headers.keys().any(|k| k.as_str().starts_with("impersonate-"));
+    if app.mode == AuthorizationMode::AlwaysAllow && !impersonating {
+        return Ok(real); // Nothing to look up: keep the store's lock for the request itself.
+    }
+    let state = app.store.lock();
+    let user = auth::impersonate(app.mode, &state, real, &parts.headers)?;
+    if app.mode == AuthorizationMode::Rbac {
+        let q = params::query(&parts.uri);
+        let attrs =
+            Attributes::of_request(user.clone(), &parts.method, parts.uri.path(), |k| q.get(k).map(String::as_str));
+        if let auth::authz::Decision::Deny(reason) = auth::authorize(app.mode, &state, &attrs) {
+            return Err(auth::forbidden(&attrs, &reason));
+        }
+    }
+    Ok(user)
+}
+
+fn discovery_route(app: &AppState, method: &Method, headers: &HeaderMap, route: Route) -> Result<Response> {
     if method != Method::GET {
         return Err(ApiError::MethodNotAllowed(format!(
             "the server does not allow this method on the requested resource ({method})"
         )));
+    }
+    if route == Route::OpenApiV2 {
+        let accept = headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let response = Response::builder().header(http::header::VARY, "Accept");
+        let response = match openapi::v2(accept) {
+            Some((content_type, body)) => response
+                .header(http::header::CONTENT_TYPE, content_type)
+                .header(http::header::ETAG, "\"weft-sim-openapi-v2\"")
+                .body(Body::from(body)),
+            None => response.status(StatusCode::NOT_ACCEPTABLE).body(Body::empty()),
+        };
+        return Ok(response.expect("static headers are valid"));
     }
     let body = match route {
         Route::Version => discovery::version(),
@@ -72,7 +116,7 @@ fn discovery_route(app: &AppState, method: &Method, route: Route) -> Result<Resp
         Route::OpenApiGroupVersion { group, version } => {
             openapi::group_version(&app.store.registry(), &group, &version).ok_or_else(page_not_found)?
         }
-        Route::Resource(_) | Route::NotFound => return Err(page_not_found()),
+        Route::Resource(_) | Route::NotFound | Route::OpenApiV2 => return Err(page_not_found()),
     };
     Ok(json_response(StatusCode::OK, encode::to_vec(&body), &[]))
 }
@@ -98,13 +142,24 @@ async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes> {
 
 async fn resource(
     app: &AppState,
-    method: &Method,
-    uri: &http::Uri,
-    headers: &HeaderMap,
+    user: &UserInfo,
+    parts: &http::request::Parts,
     body: Body,
     path: ResourcePath,
 ) -> Result<Response> {
+    let (method, uri, headers) = (&parts.method, &parts.uri, &parts.headers);
     let q = params::query(uri);
+    if let Some(kind) = reviews::review_kind(&path.group, &path.version, &path.resource) {
+        if *method != Method::POST || path.name.is_some() {
+            return Err(ApiError::MethodNotAllowed(format!(
+                "the server does not allow this method on the requested resource ({method})"
+            )));
+        }
+        let body = params::decode(&read_body(headers, body).await?, headers)?;
+        let reviewer = reviews::Reviewer { mode: app.mode, store: &app.store, authenticator: &app.authenticator, user };
+        let answer = reviewer.review(kind, path.namespace.as_deref(), body)?;
+        return Ok(json_response(StatusCode::CREATED, encode::to_vec(&answer), &[]));
+    }
     let target = app.store.target(&path.group, &path.version, &path.resource, path.namespace.as_deref())?;
     if target.def.namespaced && path.namespace.is_none() && path.name.is_some() {
         return Err(page_not_found());
@@ -123,7 +178,10 @@ async fn resource(
     match sub {
         None => {}
         Some("status") if target.def.has_status(&target.version) => {}
+        Some("finalize")
+            if target.gr() == &crate::registry::GroupResource::new("", "namespaces") && *method == Method::PUT => {}
         Some("scale") if target.def.version(&target.version).is_some_and(|v| v.scale.is_some()) => {}
+        Some("token") if target.gr() == &crate::registry::GroupResource::new("", "serviceaccounts") => {}
         Some(other) => {
             return Err(ApiError::NotFound {
                 message: format!("the server could not find the requested resource ({other} of {})", target.gr()),
@@ -135,7 +193,7 @@ async fn resource(
 
     match (method.clone(), name) {
         (Method::GET, _) if path.watch_prefix || params::is_watch(&q) => {
-            let opts = params::watch_options(&q, name)?;
+            let opts = params::watch_options(&q, name, &target.served_def().gr)?;
             let start = app.store.watch(&target, &opts)?;
             let stream = WatchStream {
                 store: app.store.clone(),
@@ -147,6 +205,12 @@ async fn resource(
                 shutdown: app.shutdown.clone(),
             };
             Ok(stream.into_response(start))
+        }
+        (Method::POST, Some(name)) if sub == Some("token") => {
+            let body = if body.is_empty() { json!({}) } else { params::decode(&body, headers)? };
+            let namespace = target.namespace.as_deref().unwrap_or_default();
+            let token = token_request::create_token(&app.store, &app.authenticator, namespace, name, &body)?;
+            Ok(json_response(StatusCode::CREATED, encode::to_vec(&token), &[]))
         }
         (Method::GET, Some(name)) if sub == Some("scale") => {
             Ok(json_response(StatusCode::OK, encode::to_vec(&app.store.get_scale(&target, name)?), &[]))
@@ -172,7 +236,7 @@ async fn resource(
             Ok(json_response(StatusCode::OK, encode::object(&target, &repr, &obj), &[]))
         }
         (Method::GET, None) => {
-            let result = app.store.list(&target, &params::list_options(&q)?)?;
+            let result = app.store.list(&target, &params::list_options(&q, &target.served_def().gr)?)?;
             let mut meta = json!({"resourceVersion": result.resource_version.to_string()});
             if let Some(token) = result.continue_token {
                 meta["continue"] = Value::String(token);
@@ -184,30 +248,40 @@ async fn resource(
         }
         (Method::POST, None) => {
             let obj = params::decode(&body, headers)?;
-            let outcome = app.store.create(&target, obj, &params::write_options(&q, headers)?)?;
+            let write = |opts: &WriteOptions| app.store.create(&target, obj.clone(), opts);
+            let outcome = guarded(app, user, &target, &params::write_options(&q, headers)?, write)?;
             Ok(write_response(&target, &repr, &outcome))
         }
         (Method::PUT, Some(name)) => {
             let obj = params::decode(&body, headers)?;
-            let outcome = app.store.update(&target, name, obj, sub, &params::write_options(&q, headers)?)?;
+            let write = |opts: &WriteOptions| app.store.update(&target, name, obj.clone(), sub, opts);
+            let outcome = guarded(app, user, &target, &params::write_options(&q, headers)?, write)?;
             Ok(write_response(&target, &repr, &outcome))
         }
         (Method::PATCH, Some(name)) => {
             let kind = params::patch_kind(headers)?;
             let patch = params::decode(&body, headers)?;
-            let outcome = app.store.patch(&target, name, kind, patch, sub, &params::write_options(&q, headers)?)?;
+            let write = |opts: &WriteOptions| app.store.patch(&target, name, kind, patch.clone(), sub, opts);
+            let outcome = guarded(app, user, &target, &params::write_options(&q, headers)?, write)?;
             Ok(write_response(&target, &repr, &outcome))
         }
-        (Method::DELETE, Some(name)) => match app.store.delete(&target, name, &params::delete_options(&q, &body)?)? {
-            DeleteOutcome::Pending(obj) => Ok(json_response(StatusCode::OK, encode::object(&target, &repr, &obj), &[])),
-            DeleteOutcome::Deleted(obj) => {
-                let status = deleted_status(target.gr(), name, object::uid(&obj));
-                Ok(json_response(StatusCode::OK, encode::to_vec(&status), &[]))
+        (Method::DELETE, Some(name)) => {
+            match app.store.delete(&target, name, &params::delete_options(&q, &body, headers)?)? {
+                DeleteOutcome::Pending(obj) => {
+                    Ok(json_response(StatusCode::OK, encode::object(&target, &repr, &obj), &[]))
+                }
+                DeleteOutcome::Deleted(obj) if strategy::returns_deleted_object(target.gr()) => {
+                    Ok(json_response(StatusCode::OK, encode::object(&target, &repr, &obj), &[]))
+                }
+                DeleteOutcome::Deleted(obj) => {
+                    let status = deleted_status(&target.served_def().gr, name, object::uid(&obj));
+                    Ok(json_response(StatusCode::OK, encode::to_vec(&status), &[]))
+                }
             }
-        },
+        }
         (Method::DELETE, None) => {
-            let opts = params::delete_options(&q, &body)?;
-            let listed = app.store.list(&target, &params::list_options(&q)?)?;
+            let opts = params::delete_options(&q, &body, headers)?;
+            let listed = app.store.list(&target, &params::list_options(&q, &target.served_def().gr)?)?;
             let mut deleted = Vec::new();
             for item in &listed.items {
                 let scoped =
@@ -225,6 +299,22 @@ async fn resource(
             "the server does not allow this method on the requested resource ({method})"
         ))),
     }
+}
+
+/// Runs `write`; for an RBAC object written under RBAC by someone outside `system:masters`, first
+/// as a dry run, so the object it would store passes the escalation check.
+fn guarded(
+    app: &AppState,
+    user: &UserInfo,
+    target: &Target,
+    opts: &WriteOptions,
+    write: impl Fn(&WriteOptions) -> Result<WriteOutcome>,
+) -> Result<WriteOutcome> {
+    if auth::escalation::applies(app.mode, user, target.gr()) {
+        let would_be = write(&WriteOptions { dry_run: true, ..opts.clone() })?;
+        auth::escalation::check(&app.store.lock(), user, target.gr(), &would_be.object)?;
+    }
+    write(opts)
 }
 
 fn write_response(target: &Target, repr: &Representation, outcome: &WriteOutcome) -> Response {

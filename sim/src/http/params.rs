@@ -7,6 +7,7 @@ use http::HeaderMap;
 use serde_json::Value;
 
 use crate::error::{ApiError, Result};
+use crate::registry::GroupResource;
 use crate::selector::{FieldSelector, LabelSelector, Selectors};
 use crate::store::{DeleteOptions, FieldValidation, ListOptions, PatchKind, WatchOptions, WriteOptions};
 
@@ -19,8 +20,10 @@ pub fn query(uri: &http::Uri) -> Query {
     axum::extract::Query::<Query>::try_from_uri(uri).map(|q| q.0).unwrap_or_default()
 }
 
+/// A boolean parameter as the API server converts it: present and anything but `0` or `false`
+/// (in any case, and including the empty string) is true.
 fn flag(q: &Query, name: &str) -> bool {
-    q.get(name).is_some_and(|v| v == "true" || v == "1")
+    q.get(name).is_some_and(|v| v != "0" && !v.eq_ignore_ascii_case("false"))
 }
 
 fn dry_run(q: &Query) -> Result<bool> {
@@ -37,21 +40,18 @@ pub fn is_watch(q: &Query) -> bool {
     flag(q, "watch")
 }
 
-pub fn selectors(q: &Query, name: Option<&str>) -> Result<Selectors> {
-    let mut fields = q.get("fieldSelector").cloned().unwrap_or_default();
+/// Both selectors, the field selector parsed for the resource the request names (`gr`).
+pub fn selectors(q: &Query, name: Option<&str>, gr: &GroupResource) -> Result<Selectors> {
+    let mut fields = FieldSelector::parse(q.get("fieldSelector").map_or("", String::as_str), gr)?;
     if let Some(name) = name {
-        fields =
-            if fields.is_empty() { format!("metadata.name={name}") } else { format!("{fields},metadata.name={name}") };
+        fields.pin_name(name);
     }
-    Ok(Selectors {
-        labels: LabelSelector::parse(q.get("labelSelector").map_or("", String::as_str))?,
-        fields: FieldSelector::parse(&fields)?,
-    })
+    Ok(Selectors { labels: LabelSelector::parse(q.get("labelSelector").map_or("", String::as_str))?, fields })
 }
 
-pub fn list_options(q: &Query) -> Result<ListOptions> {
+pub fn list_options(q: &Query, gr: &GroupResource) -> Result<ListOptions> {
     Ok(ListOptions {
-        selectors: selectors(q, None)?,
+        selectors: selectors(q, None, gr)?,
         resource_version: q.get("resourceVersion").cloned(),
         resource_version_match: q.get("resourceVersionMatch").cloned(),
         limit: match q.get("limit") {
@@ -62,9 +62,9 @@ pub fn list_options(q: &Query) -> Result<ListOptions> {
     })
 }
 
-pub fn watch_options(q: &Query, name: Option<&str>) -> Result<WatchOptions> {
+pub fn watch_options(q: &Query, name: Option<&str>, gr: &GroupResource) -> Result<WatchOptions> {
     Ok(WatchOptions {
-        selectors: selectors(q, name)?,
+        selectors: selectors(q, name, gr)?,
         resource_version: q.get("resourceVersion").cloned(),
         resource_version_match: q.get("resourceVersionMatch").cloned(),
         send_initial_events: flag(q, "sendInitialEvents"),
@@ -99,16 +99,19 @@ pub fn write_options(q: &Query, headers: &HeaderMap) -> Result<WriteOptions> {
     })
 }
 
-/// DeleteOptions from the query and the (optional) JSON body.
-pub fn delete_options(q: &Query, body: &Bytes) -> Result<DeleteOptions> {
+/// DeleteOptions from the query and the (optional) JSON or protobuf body.
+pub fn delete_options(q: &Query, body: &Bytes, headers: &HeaderMap) -> Result<DeleteOptions> {
     let mut opts = DeleteOptions {
         dry_run: dry_run(q)?,
         propagation: q.get("propagationPolicy").cloned(),
         ..DeleteOptions::default()
     };
     if !body.is_empty() {
-        let parsed: Value =
-            serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("invalid DeleteOptions: {e}")))?;
+        let parsed: Value = if content_type(headers).contains("protobuf") {
+            decode(body, headers)?
+        } else {
+            serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("invalid DeleteOptions: {e}")))?
+        };
         if let Some(p) = parsed.get("propagationPolicy").and_then(Value::as_str) {
             opts.propagation = Some(p.to_owned());
         }
@@ -165,5 +168,20 @@ pub fn decode(body: &Bytes, headers: &HeaderMap) -> Result<Value> {
     } else {
         serde_json::from_slice(body)
             .map_err(|e| ApiError::BadRequest(format!("couldn't get version/kind; json parse error: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn boolean_parameters_are_true_unless_zero_or_false() {
+        let q: Query = [("a", ""), ("b", "yes"), ("c", "FALSE"), ("d", "0"), ("e", "True")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        let got: Vec<bool> = ["a", "b", "c", "d", "e", "missing"].iter().map(|n| flag(&q, n)).collect();
+        assert_eq!(got, [true, true, false, false, true, false]);
     }
 }

@@ -9,6 +9,7 @@ pub enum Route {
     Groups,
     Group(String),
     ResourceList { group: String, version: String },
+    OpenApiV2,
     OpenApiIndex,
     OpenApiGroupVersion { group: String, version: String },
     Resource(ResourcePath),
@@ -40,6 +41,7 @@ pub fn parse(path: &str, is_namespaced: impl Fn(&str, &str, &str) -> bool) -> Ro
         ["apis", group] => Route::Group((*group).to_owned()),
         ["api", version] => Route::ResourceList { group: String::new(), version: (*version).to_owned() },
         ["apis", group, version] => Route::ResourceList { group: (*group).to_owned(), version: (*version).to_owned() },
+        ["openapi", "v2"] => Route::OpenApiV2,
         ["openapi", "v3"] => Route::OpenApiIndex,
         ["openapi", "v3", "api", version] => {
             Route::OpenApiGroupVersion { group: String::new(), version: (*version).to_owned() }

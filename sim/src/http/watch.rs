@@ -63,7 +63,9 @@ impl WatchStream {
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let running = Running {
             deadline: self.timeout.map(|t| Instant::now() + t),
-            shared_api_version: (self.repr == Representation::Json).then(|| self.target.api_version()),
+            // A view (events.k8s.io) converts each object, so it cannot share the stored encoding.
+            shared_api_version: (self.repr == Representation::Json && self.target.view.is_none())
+                .then(|| self.target.api_version()),
             watch: self,
             start,
             pending,

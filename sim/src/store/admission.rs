@@ -1,14 +1,14 @@
 //! What happens to an object between the request and storage: kind-specific defaulting, CRD
 //! schema pruning, defaulting and validation, and name and metadata validation.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::Target;
-use crate::crd;
+use super::{State, Target};
 use crate::error::{ApiError, Cause, Result};
 use crate::object;
 use crate::schema;
 use crate::validation::{self, NameRule};
+use crate::{crd, defaults};
 
 /// `fieldValidation`: what to do with fields a CRD schema does not declare.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -21,13 +21,17 @@ pub enum FieldValidation {
 
 /// Runs every admission step on an object about to be stored; returns warnings for the client.
 pub fn admit(
+    state: &State,
     target: &Target,
     obj: &mut Value,
     old: Option<&Value>,
     validation: FieldValidation,
 ) -> Result<Vec<String>> {
     let mut warnings = Vec::new();
-    default_builtin(&target.def.kind, obj, old.is_none());
+    defaults::normalize_metadata(obj);
+    if !target.def.is_crd() {
+        defaults::apply(state, &target.def.kind, obj, old)?;
+    }
     if let Some(schema) = target.schema() {
         let pruned = schema::prune(obj, schema);
         if !pruned.is_empty() {
@@ -70,6 +74,23 @@ pub fn admit(
         }
     }
     if let Some(old) = old
+        && matches!(target.def.kind.as_str(), "RoleBinding" | "ClusterRoleBinding")
+        && old.get("roleRef") != obj.get("roleRef")
+    {
+        let text =
+            |f: &str| obj.pointer(&format!("/roleRef/{f}")).and_then(Value::as_str).unwrap_or_default().to_owned();
+        causes.push(Cause::new(
+            "FieldValueInvalid",
+            "roleRef",
+            format!(
+                "Invalid value: rbac.RoleRef{{APIGroup:{:?}, Kind:{:?}, Name:{:?}}}: cannot change roleRef",
+                text("apiGroup"),
+                text("kind"),
+                text("name")
+            ),
+        ));
+    }
+    if let Some(old) = old
         && object::is_deleting(old)
     {
         let before = object::finalizers(old);
@@ -107,70 +128,4 @@ fn data_size_cause(obj: &Value) -> Option<Cause> {
     let total = size("data", secret) + size("binaryData", true);
     (total > MAX_DATA_BYTES)
         .then(|| Cause::new("FieldValueTooLong", "", format!("Too long: must have at most {MAX_DATA_BYTES} bytes")))
-}
-
-/// The defaulting a real server's built-in strategies perform that clients can observe.
-fn default_builtin(kind: &str, obj: &mut Value, creating: bool) {
-    match kind {
-        "Secret" => {
-            if let Some(Value::Object(string_data)) = obj.as_object_mut().and_then(|m| m.remove("stringData")) {
-                let data = obj.as_object_mut().map(|m| m.entry("data").or_insert_with(|| json!({})));
-                if let Some(Value::Object(data)) = data {
-                    for (k, v) in string_data {
-                        data.insert(k, Value::String(crate::base64::encode(v.as_str().unwrap_or_default().as_bytes())));
-                    }
-                }
-            }
-            if obj.get("type").is_none() {
-                obj["type"] = json!("Opaque");
-            }
-        }
-        "Namespace" => {
-            let name = object::name(obj).to_owned();
-            object::meta_mut(obj)
-                .entry("labels")
-                .or_insert_with(|| json!({}))
-                .as_object_mut()
-                .map(|l| l.insert("kubernetes.io/metadata.name".into(), Value::String(name)));
-            if obj.pointer("/spec/finalizers").is_none() {
-                obj["spec"] = json!({"finalizers": ["kubernetes"]});
-            }
-            if creating {
-                obj["status"] = json!({"phase": "Active"});
-            }
-        }
-        "Pod" if creating => {
-            obj["status"] = json!({"phase": "Pending", "qosClass": "BestEffort"});
-        }
-        "Service" => {
-            if let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) {
-                spec.entry("type").or_insert_with(|| json!("ClusterIP"));
-            }
-        }
-        "Deployment" => {
-            if let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) {
-                spec.entry("replicas").or_insert_with(|| json!(1));
-            }
-        }
-        "CustomResourceDefinition" if creating => {
-            let mut finalizers = object::finalizers(obj);
-            if !finalizers.iter().any(|f| f == crd::CLEANUP_FINALIZER) {
-                finalizers.push(crd::CLEANUP_FINALIZER.to_owned());
-            }
-            object::set_finalizers(obj, &finalizers);
-        }
-        _ => {}
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn secret_string_data_becomes_data() {
-        let mut s = json!({"metadata": {"name": "s"}, "stringData": {"k": "v"}});
-        default_builtin("Secret", &mut s, true);
-        assert_eq!(s, json!({"metadata": {"name": "s"}, "data": {"k": "dg=="}, "type": "Opaque"}));
-    }
 }

@@ -13,6 +13,10 @@ use crate::registry::ResourceDef;
 pub const ORPHAN_FINALIZER: &str = "orphan";
 pub const FOREGROUND_FINALIZER: &str = "foregroundDeletion";
 
+/// A repeated DELETE of a namespace still being emptied (two spaces after the first period, as
+/// the real message has).
+const NAMESPACE_TERMINATING: &str = "The system is ensuring all content is removed from this namespace.  Upon completion, this namespace will automatically be purged by the system.";
+
 /// Options of a DELETE (query parameters and the DeleteOptions body).
 #[derive(Clone, Debug, Default)]
 pub struct DeleteOptions {
@@ -77,7 +81,13 @@ pub(crate) fn delete_locked(
     dry_run: bool,
 ) -> Result<DeleteOutcome> {
     let existing = state.get(&def.gr, key).cloned().ok_or_else(|| ApiError::not_found(&def.gr, &key.name))?;
+    let namespace_pending = def.gr.resource == "namespaces" && def.gr.group.is_empty();
     if object::is_deleting(&existing) {
+        if namespace_pending
+            && existing.pointer("/spec/finalizers").and_then(Value::as_array).is_some_and(|f| !f.is_empty())
+        {
+            return Err(ApiError::conflict(&def.gr, &key.name, NAMESPACE_TERMINATING, Vec::new()));
+        }
         return Ok(DeleteOutcome::Pending(existing));
     }
     let mut finalizers = object::finalizers(&existing);
@@ -105,23 +115,20 @@ pub(crate) fn delete_locked(
     {
         finalizers.push(f.to_owned());
     }
-    let namespace_pending = def.gr.resource == "namespaces" && def.gr.group.is_empty();
     if finalizers.is_empty() && !namespace_pending {
         if dry_run {
             return Ok(DeleteOutcome::Deleted(existing));
         }
+        if def.gr.group.is_empty() && def.gr.resource == "pods" {
+            // An unscheduled pod has grace period 0: the store persists the deletionTimestamp
+            // (MODIFIED), then deletes (DELETED), and answers the last state.
+            let marked = mark_deleting(def, &existing, &finalizers);
+            state.put(&def.gr, key.clone(), marked);
+        }
         let last = state.remove(&def.gr, key, None).unwrap_or(existing);
         return Ok(DeleteOutcome::Deleted(last));
     }
-    let mut marked = (*existing).clone();
-    object::set_finalizers(&mut marked, &finalizers);
-    let meta = object::meta_mut(&mut marked);
-    meta.insert("deletionTimestamp".into(), Value::String(object::now()));
-    meta.insert("deletionGracePeriodSeconds".into(), Value::from(0));
-    if def.tracks_generation {
-        let generation = object::generation(&existing) + 1;
-        object::meta_mut(&mut marked).insert("generation".into(), Value::from(generation));
-    }
+    let mut marked = mark_deleting(def, &existing, &finalizers);
     if namespace_pending {
         marked["status"] = serde_json::json!({"phase": "Terminating"});
     }
@@ -129,4 +136,19 @@ pub(crate) fn delete_locked(
         return Ok(DeleteOutcome::Pending(Arc::new(marked)));
     }
     Ok(DeleteOutcome::Pending(state.put(&def.gr, key.clone(), marked)))
+}
+
+/// The object with deletionTimestamp, a zero grace period, the finalizers and (where tracked) the
+/// next generation.
+fn mark_deleting(def: &ResourceDef, existing: &Value, finalizers: &[String]) -> Value {
+    let mut marked = existing.clone();
+    object::set_finalizers(&mut marked, finalizers);
+    let meta = object::meta_mut(&mut marked);
+    meta.insert("deletionTimestamp".into(), Value::String(object::now()));
+    meta.insert("deletionGracePeriodSeconds".into(), Value::from(0));
+    if def.tracks_generation {
+        let generation = object::generation(existing) + 1;
+        object::meta_mut(&mut marked).insert("generation".into(), Value::from(generation));
+    }
+    marked
 }

@@ -6,9 +6,11 @@
 //! watch can subscribe atomically with reading its starting point.
 
 mod admission;
+mod commit;
 mod delete;
 mod read;
 mod scale;
+mod target;
 mod watch;
 mod write;
 
@@ -21,19 +23,20 @@ use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
 
 pub use admission::FieldValidation;
+pub(crate) use commit::{Tracking, finish_update};
 pub use delete::{DeleteOptions, DeleteOutcome};
 pub(crate) use delete::{FOREGROUND_FINALIZER, ORPHAN_FINALIZER, delete_locked};
 pub use read::{ListOptions, ListResult};
 pub use scale::ScaleWrite;
+pub use target::Target;
 pub use watch::visible;
 pub use watch::{WatchOptions, WatchStart};
 pub use write::{PatchKind, WriteOptions, WriteOutcome};
-pub(crate) use write::{Tracking, finish_update};
 
 use crate::builtins;
 use crate::error::{ApiError, Result};
 use crate::object;
-use crate::registry::{GroupResource, Registry, ResourceDef};
+use crate::registry::{GroupResource, Registry};
 
 /// Identifies an object within one resource type; `namespace` is empty for cluster-scoped kinds.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -93,33 +96,6 @@ pub struct StoreConfig {
 impl Default for StoreConfig {
     fn default() -> Self {
         Self { history_capacity: 10_000, fanout_capacity: 4_096 }
-    }
-}
-
-/// The resource a request addresses, resolved against the registry.
-#[derive(Clone, Debug)]
-pub struct Target {
-    pub def: Arc<ResourceDef>,
-    pub version: String,
-    pub namespace: Option<String>,
-}
-
-impl Target {
-    pub fn gr(&self) -> &GroupResource {
-        &self.def.gr
-    }
-
-    pub fn api_version(&self) -> String {
-        self.def.api_version(&self.version)
-    }
-
-    pub fn key(&self, name: &str) -> ObjectKey {
-        ObjectKey::new(self.namespace.as_deref(), name)
-    }
-
-    /// The structural schema of the requested version (CRDs only).
-    pub fn schema(&self) -> Option<&Value> {
-        self.def.version(&self.version).and_then(|v| v.schema.as_ref())
     }
 }
 
@@ -184,6 +160,7 @@ impl Store {
                 "status": {"phase": "Active"},
             });
             state.put(&GroupResource::new("", "namespaces"), ObjectKey::new(None, ns), namespace);
+            state.add_default_service_account(ns);
         }
         Self { state: Mutex::new(state), controllers: Notify::new() }
     }
@@ -200,11 +177,12 @@ impl Store {
             .lookup(group, version, resource)
             .ok_or_else(|| not_served(group, version, resource))?
             .clone();
-        Ok(Target {
-            namespace: if def.namespaced { namespace.map(str::to_owned) } else { None },
-            def,
-            version: version.to_owned(),
-        })
+        if def.gr == GroupResource::new("events.k8s.io", "events")
+            && let Some(core) = state.registry.get(&GroupResource::new("", "events"))
+        {
+            return Ok(Target { view: Some(def), ..Target::new(core.clone(), "v1", namespace) });
+        }
+        Ok(Target::new(def, version, namespace))
     }
 
     /// Whether `group/version/resource` is served and namespaced (path routing needs it).
@@ -374,5 +352,25 @@ impl State {
 
     pub(crate) fn rv(&self) -> u64 {
         self.rv
+    }
+
+    /// The `default` ServiceAccount kube-controller-manager creates in every namespace; made with
+    /// the namespace, so a Pod created right after its namespace finds it.
+    pub(crate) fn add_default_service_account(&mut self, namespace: &str) {
+        let gr = GroupResource::new("", "serviceaccounts");
+        let key = ObjectKey::new(Some(namespace), "default");
+        if self.get(&gr, &key).is_none() {
+            let sa = serde_json::json!({
+                "apiVersion": "v1",
+                "kind": "ServiceAccount",
+                "metadata": {
+                    "name": "default",
+                    "namespace": namespace,
+                    "uid": uuid::Uuid::new_v4().to_string(),
+                    "creationTimestamp": object::now(),
+                },
+            });
+            self.put(&gr, key, sa);
+        }
     }
 }

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::write::{Tracking, finish_update};
+use super::commit::{Tracking, finish_update};
 use super::{Store, Target, WriteOptions};
 use crate::error::{ApiError, Cause, Result};
 use crate::object;
@@ -31,22 +31,33 @@ fn pointer(path: &str) -> String {
     path.replace('.', "/")
 }
 
-/// The Scale view of an object.
+/// The Scale view of an object. `spec.replicas` and `status.selector` are omitted when empty,
+/// `status.replicas` is always there (its Go field has no omitempty).
 fn to_scale(paths: &ScalePaths, obj: &Value) -> Value {
-    let read = |path: Option<&str>| path.and_then(|p| obj.pointer(&pointer(p))).cloned().unwrap_or(Value::Null);
-    json!({
-        "kind": "Scale",
-        "apiVersion": "autoscaling/v1",
-        "metadata": {
-            "name": object::name(obj),
-            "namespace": object::meta_str(obj, "namespace"),
-            "uid": object::uid(obj),
-            "resourceVersion": object::meta_str(obj, "resourceVersion"),
-            "creationTimestamp": object::meta_str(obj, "creationTimestamp"),
-        },
-        "spec": {"replicas": read(Some(&paths.spec_replicas))},
-        "status": {"replicas": read(Some(&paths.status_replicas)), "selector": read(paths.label_selector.as_deref())},
-    })
+    let read = |path: &str| obj.pointer(&pointer(path));
+    let replicas = |path: &str| read(path).and_then(Value::as_i64).unwrap_or(0);
+    let mut metadata = serde_json::Map::new();
+    for field in ["name", "namespace", "uid", "resourceVersion", "creationTimestamp"] {
+        if let Some(v) = object::meta_str(obj, field) {
+            metadata.insert(field.into(), Value::String(v.to_owned()));
+        }
+    }
+    let mut spec = json!({});
+    let spec_replicas = replicas(&paths.spec_replicas);
+    if spec_replicas != 0 {
+        spec["replicas"] = json!(spec_replicas);
+    }
+    let mut status = json!({"replicas": replicas(&paths.status_replicas)});
+    // A CRD's labelSelectorPath names a string; a Deployment's selector is a LabelSelector.
+    let selector = match paths.label_selector.as_deref().and_then(read) {
+        Some(Value::String(s)) => s.clone(),
+        Some(selector @ Value::Object(_)) => crate::selector::label_selector_string(selector),
+        _ => String::new(),
+    };
+    if !selector.is_empty() {
+        status["selector"] = Value::String(selector);
+    }
+    json!({"kind": "Scale", "apiVersion": "autoscaling/v1", "metadata": metadata, "spec": spec, "status": status})
 }
 
 /// Sets a dotted path like `.spec.replicas`, creating intermediate objects.
@@ -122,7 +133,10 @@ impl Store {
                         vec![Cause::new(
                             "FieldValueInvalid",
                             "spec.replicas",
-                            "Invalid value: must be a non-negative integer",
+                            format!(
+                                "Invalid value: {}: must be greater than or equal to 0",
+                                wanted.pointer("/spec/replicas").unwrap_or(&Value::Null)
+                            ),
                         )],
                     )
                 },
@@ -137,6 +151,23 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_deployment_scale_reports_its_selector_as_a_string() {
+        let paths = ScalePaths {
+            spec_replicas: ".spec.replicas".into(),
+            status_replicas: ".status.replicas".into(),
+            label_selector: Some(".spec.selector".into()),
+        };
+        let d = json!({"metadata": {"name": "d"}, "spec": {"replicas": 2, "selector": {
+            "matchLabels": {"tier": "web", "app": "d"},
+            "matchExpressions": [{"key": "env", "operator": "In", "values": ["prod", "dev"]}, {"key": "x", "operator": "DoesNotExist"}],
+        }}});
+        let scale = to_scale(&paths, &d);
+        assert_eq!(scale["status"], json!({"replicas": 0, "selector": "app=d,env in (dev,prod),tier=web,!x"}));
+        assert_eq!(scale["spec"], json!({"replicas": 2}));
+        assert_eq!(scale["metadata"], json!({"name": "d"}));
+    }
 
     #[test]
     fn set_path_creates_intermediate_objects() {

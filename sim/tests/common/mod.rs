@@ -3,6 +3,9 @@
 
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod kubectl;
+pub mod python;
+
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -37,9 +40,16 @@ pub async fn start_with_history(capacity: usize) -> TestSim {
 
 pub async fn start_with(config: SimConfig) -> TestSim {
     let sim = Sim::start(config).await.unwrap();
-    let config = Config::new(sim.url().parse().unwrap());
-    let client = Client::try_from(config).unwrap();
+    let client = client_as(&sim, Some(sim.admin_token())).await;
     TestSim { sim, client }
+}
+
+/// A kube client for `sim` presenting `token` (none: no credentials), trusting its CA.
+pub async fn client_as(sim: &Sim, token: Option<&str>) -> Client {
+    let yaml = sim.kubeconfig_with_token(token.unwrap_or_default());
+    let kubeconfig = kube::config::Kubeconfig::from_yaml(&yaml).unwrap();
+    let config = Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await.unwrap();
+    Client::try_from(config).unwrap()
 }
 
 impl TestSim {
