@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::oci::{self, Credentials, OciConfig, Reference, RegistryClient};
+use crate::oci::{self, OciConfig, Reference, RegistryClient};
 use crate::runtime::bindings::{RelatedMapping, Watch};
 use crate::runtime::{Module, Runtime};
 
@@ -15,15 +15,17 @@ pub fn check(runtime: &Runtime, path: &Path) -> Result<String, String> {
     Ok(report(&path.display().to_string(), &module, &[]))
 }
 
-/// Pulls `reference` as the host would (requiring a signature by each of `config`'s keys), loads
-/// it and describes it, or returns one line saying why it is not usable. This blocks.
+/// Pulls `reference` as the host would (requiring a signature by each of `config`'s keys, with
+/// credentials from the Docker config file `authfile` or the default one), loads it and describes
+/// it, or returns one line saying why it is not usable. This blocks.
 pub fn check_oci(
     runtime: &Runtime,
     reference: &str,
     config: &OciConfig,
-    credentials: Option<Credentials>,
+    authfile: Option<&Path>,
 ) -> Result<String, String> {
     let parsed: Reference = reference.parse().map_err(|e: oci::Error| e.to_string())?;
+    let credentials = oci::credentials_from_file(authfile, &parsed.registry).map_err(|e| e.to_string())?;
     let pull = async {
         let client = RegistryClient::new(&parsed.registry, parsed.endpoint(), credentials, config)?;
         oci::pull::pull(&client, &parsed, &config.required_keys).await

@@ -122,14 +122,7 @@ struct RegistryArgs {
 
 impl RegistryArgs {
     fn config(&self) -> anyhow::Result<weft::oci::OciConfig> {
-        let mut config =
-            weft::oci::OciConfig { insecure: self.insecure.iter().cloned().collect(), ..Default::default() };
-        for path in &self.signature_keys {
-            let pem = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-            let key = weft::oci::CosignKey::from_pem(&pem).with_context(|| path.display().to_string())?;
-            config.required_keys.push(key);
-        }
-        Ok(config)
+        Ok(weft::oci::OciConfig::from_flags(&self.insecure, &self.signature_keys)?)
     }
 }
 
@@ -426,12 +419,7 @@ fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let mut ok = true;
     for file in &args.files {
         let checked = match file.strip_prefix("oci://") {
-            Some(reference) => {
-                let registry = reference.split('/').next().unwrap_or_default();
-                weft::oci::credentials_from_file(args.authfile.as_deref(), registry)
-                    .map_err(|e| e.to_string())
-                    .and_then(|credentials| weft::check::check_oci(&runtime, reference, &registries, credentials))
-            }
+            Some(reference) => weft::check::check_oci(&runtime, reference, &registries, args.authfile.as_deref()),
             None => weft::check::check(&runtime, Path::new(file)),
         };
         match checked {
@@ -445,32 +433,18 @@ fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-/// Checks the module (compiling it, which blocks), then pushes it on an async runtime.
+/// The digest on stdout, so scripts can pin it; the rest on stderr.
 fn push(args: PushArgs) -> anyhow::Result<ExitCode> {
-    let runtime = weft::runtime::Runtime::new(weft::runtime::RuntimeConfig::default())?;
-    let checked = match weft::push::prepare(&runtime, &args.file) {
-        Ok(checked) => checked,
-        Err(e) => {
-            eprintln!("{e}");
-            return Ok(ExitCode::FAILURE);
-        }
-    };
-    let summary = checked.summary();
     let options = weft::push::PushOptions {
         file: args.file,
         reference: args.reference,
         insecure: args.insecure,
         authfile: args.authfile,
     };
-    let pushed = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?
-        .block_on(weft::push::push(checked, &options));
-    match pushed {
-        Ok(digest) => {
-            let pinned = options.reference.parse::<weft::oci::Reference>().map(|r| r.pinned(&digest).to_string());
-            eprintln!("pushed {summary} to {}; pin it as {}", options.reference, pinned.unwrap_or_default());
-            println!("{digest}");
+    match weft::push::run(&options) {
+        Ok(pushed) => {
+            eprintln!("pushed {} to {}; pin it as {}", pushed.summary, options.reference, pushed.pinned);
+            println!("{}", pushed.digest);
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {

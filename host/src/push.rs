@@ -7,7 +7,7 @@ use bytes::Bytes;
 
 use crate::oci::push::{Artifact, push_module, world_of};
 use crate::oci::{self, OciConfig, Reference, RegistryClient};
-use crate::runtime::{LoadError, ModuleKind, Runtime};
+use crate::runtime::{LoadError, ModuleKind, Runtime, RuntimeConfig};
 
 /// What `weft push` was asked for.
 #[derive(Debug, Clone)]
@@ -39,6 +39,9 @@ pub enum PushError {
     /// The reference, credentials or registry failed.
     #[error(transparent)]
     Registry(#[from] oci::Error),
+    /// The wasm or async runtime could not start.
+    #[error("cannot start: {0}")]
+    Runtime(String),
 }
 
 /// A module checked and described, ready to push.
@@ -68,6 +71,31 @@ pub fn prepare(runtime: &Runtime, file: &Path) -> Result<Checked, PushError> {
         exports,
     };
     Ok(Checked { bytes: Bytes::from(bytes), artifact })
+}
+
+/// What a push did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pushed {
+    /// The manifest digest.
+    pub digest: String,
+    /// The reference pinned to it.
+    pub pinned: String,
+    /// `name version` from `describe`.
+    pub summary: String,
+}
+
+/// `weft push`: checks the file (compiling it, which blocks) and pushes it on a runtime of its own.
+pub fn run(options: &PushOptions) -> Result<Pushed, PushError> {
+    let reference: Reference = options.reference.parse()?;
+    let runtime = Runtime::new(RuntimeConfig::default()).map_err(|e| PushError::Runtime(e.to_string()))?;
+    let checked = prepare(&runtime, &options.file)?;
+    let summary = checked.summary();
+    let tokio = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| PushError::Runtime(e.to_string()))?;
+    let digest = tokio.block_on(push(checked, options))?;
+    Ok(Pushed { pinned: reference.pinned(&digest).to_string(), digest, summary })
 }
 
 /// Pushes a checked module and returns the manifest digest.

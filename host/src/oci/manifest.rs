@@ -20,6 +20,11 @@ pub const CONFIG_MEDIA_TYPE: &str = "application/vnd.wasm.config.v0+json";
 /// Layers that hold a module: the CNCF layout's, and the one Kubewarden and older Spin push.
 pub const WASM_LAYER_MEDIA_TYPES: [&str; 2] = ["application/wasm", "application/vnd.wasm.content.layer.v1+wasm"];
 
+/// `sha256:<hex>` of `bytes`, the form OCI digests take.
+pub fn digest_of(bytes: &[u8]) -> String {
+    format!("sha256:{}", crate::runtime::Digest::of(bytes))
+}
+
 /// A manifest or an index: which one is told by `mediaType` (or the response's content type).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

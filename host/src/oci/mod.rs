@@ -22,6 +22,7 @@
 mod auth;
 mod blob_cache;
 mod client;
+mod config;
 mod error;
 mod manifest;
 pub mod pull;
@@ -30,77 +31,12 @@ mod reference;
 pub mod signature;
 pub mod source;
 
-use std::collections::BTreeSet;
-use std::path::PathBuf;
-use std::time::Duration;
-
 pub use auth::{Credentials, credentials_for, credentials_from_file};
 pub use client::RegistryClient;
+pub use config::{Limits, OciConfig};
 pub use error::Error;
-pub use manifest::{CONFIG_MEDIA_TYPE, WASM_LAYER_MEDIA_TYPES};
+pub use manifest::{CONFIG_MEDIA_TYPE, WASM_LAYER_MEDIA_TYPES, digest_of};
 pub use reference::Reference;
 pub use signature::{CosignKey, SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE, signature_tag};
 
-use crate::backoff::Backoff;
-
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// How the host talks to registries. Cheap to clone.
-#[derive(Debug, Clone, Default)]
-pub struct OciConfig {
-    /// `HOST:PORT`s reached over plain HTTP (`--insecure-registry`); every other registry over
-    /// HTTPS verified against the platform's trust store.
-    pub insecure: BTreeSet<String>,
-    /// Keys every OCI module must be signed by (`--signature-key`); with any set, modules from
-    /// other sources are refused, since they cannot carry a signature.
-    pub required_keys: Vec<CosignKey>,
-    /// Pulled module layers by digest, so a restart or another Plugin with the same module does
-    /// not download it again.
-    pub cache_dir: Option<PathBuf>,
-    pub limits: Limits,
-}
-
-/// Bounds on what one pull may cost.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Largest manifest (or index) accepted.
-    pub manifest_bytes: usize,
-    /// Largest module layer accepted.
-    pub layer_bytes: usize,
-    /// One request, from sending it to the end of its body.
-    pub request_timeout: Duration,
-    /// A whole pull or push, signatures included.
-    pub deadline: Duration,
-    /// Tries of one request that fails to connect or gets 429 or 5xx.
-    pub attempts: u32,
-    /// Waits between those tries (a `Retry-After` up to `backoff.max` wins).
-    pub backoff: Backoff,
-    /// Redirects followed for one request.
-    pub redirects: u32,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            manifest_bytes: 4 << 20,
-            layer_bytes: 64 << 20,
-            request_timeout: Duration::from_secs(30),
-            deadline: Duration::from_secs(120),
-            attempts: 4,
-            backoff: Backoff { base: Duration::from_millis(200), max: Duration::from_secs(10) },
-            redirects: 5,
-        }
-    }
-}
-
-impl OciConfig {
-    /// Whether `registry` (`HOST:PORT` as written in references) is reached over plain HTTP.
-    pub fn is_insecure(&self, registry: &str) -> bool {
-        self.insecure.contains(registry)
-    }
-}
-
-/// `sha256:<hex>` of `bytes`, the form OCI digests take.
-pub fn digest_of(bytes: &[u8]) -> String {
-    format!("sha256:{}", crate::runtime::Digest::of(bytes))
-}
