@@ -39,7 +39,8 @@ async fn a_module_pushed_with_weft_push_runs_by_tag_and_by_digest() {
     assert!(checked.status.success(), "{}", String::from_utf8_lossy(&checked.stderr));
     assert!(report.contains("weft plugin hello 0.1.0") && report.contains(&digest), "{report}");
     let refused = weft(&["check", &format!("oci://{tagged}")]);
-    assert!(!refused.status.success(), "HTTPS to a plain-HTTP registry fails without --insecure-registry");
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success() && why.contains("name it with --insecure-registry"), "HTTPS fails: {why}");
 
     let live = live_for(&registry, |_| {}).await;
     live.apply_plugin("by-tag", hello_spec(&tagged)).await;

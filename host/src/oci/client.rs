@@ -164,7 +164,13 @@ impl RegistryClient {
                         Failure::Fatal(error) => return Err(error),
                     };
                     if tries >= self.limits.attempts {
-                        return Err(Error::FetchFailed(format!("{method} {url}: {why} (tried {tries} times)")));
+                        // A plain-HTTP registry answers a TLS handshake with garbage.
+                        let hint = if url.scheme() == "https" && after.is_none() {
+                            "; if the registry serves plain HTTP, name it with --insecure-registry"
+                        } else {
+                            ""
+                        };
+                        return Err(Error::FetchFailed(format!("{method} {url}: {why} (tried {tries} times{hint})")));
                     }
                     let delay =
                         after.map_or_else(|| self.limits.backoff.delay(tries), |d| d.min(self.limits.backoff.max));
