@@ -64,6 +64,9 @@ const BUILTINS: &[Builtin] = &[
     Builtin("batch", "v1", "jobs", "Job", &[], true, true, true, &[]),
     Builtin("batch", "v1", "cronjobs", "CronJob", &["cj"], true, true, true, &[("Schedule", "string", ".spec.schedule")]),
     Builtin("networking.k8s.io", "v1", "ingresses", "Ingress", &["ing"], true, true, true, &[]),
+    Builtin("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", &["pdb"], true, true, true, &[
+        ("Min Available", "string", ".spec.minAvailable"), ("Max Unavailable", "string", ".spec.maxUnavailable"),
+    ]),
     Builtin(RBAC, "v1", "roles", "Role", &[], true, false, false, &[]),
     Builtin(RBAC, "v1", "rolebindings", "RoleBinding", &[], true, false, false, &[("Role", "string", "=role-ref")]),
     Builtin(RBAC, "v1", "clusterroles", "ClusterRole", &[], false, false, false, &[]),

@@ -103,11 +103,13 @@ impl Shared {
     ) -> Outcome {
         let _turn = self.calls.enter(urgency).await;
         let plugin = self.plugin.read().clone();
-        let started = Instant::now();
+        let (started, started_at) = (Instant::now(), unix_millis());
         let output: CallOutput = tokio::task::spawn_blocking(move || call(plugin)).await;
         let outcome = Outcome::from(output);
         self.stats.record_call(&outcome, started.elapsed());
         self.note_active();
+        // A journal of call intervals by wall clock, to audit handovers between replicas.
+        tracing::debug!(target: "weft::calls", started_at, finished_at = unix_millis(), outcome = outcome.label(), "call");
         outcome
     }
 
@@ -134,4 +136,10 @@ impl Shared {
             self.queue.forget(key);
         }
     }
+}
+
+/// Milliseconds since the Unix epoch, by this machine's clock.
+fn unix_millis() -> u64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
 }

@@ -18,8 +18,21 @@ pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
 }
 
+/// The `weft` binary this test was built with, copied aside at first use, so that a build of the
+/// same target directory running meanwhile cannot swap it under the test's later processes.
+pub fn weft_binary() -> &'static Path {
+    static COPY: std::sync::LazyLock<PathBuf> = std::sync::LazyLock::new(|| {
+        let dir = std::env::temp_dir().join(format!("weft-test-bin-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a directory for the binary");
+        let copy = dir.join("weft");
+        std::fs::copy(env!("CARGO_BIN_EXE_weft"), &copy).expect("copy the weft binary");
+        copy
+    });
+    &COPY
+}
+
 fn weft() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_weft"))
+    Command::new(weft_binary())
 }
 
 /// Stops a child with SIGTERM and waits for it; kills it if it does not exit within 30 s.
