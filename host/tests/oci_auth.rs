@@ -72,7 +72,7 @@ async fn a_token_registry_issues_tokens_for_the_pull_secret_and_refuses_anonymou
     let authfile = dir.path().join("config.json");
     std::fs::write(&authfile, registry.docker_config(USER, PASSWORD)).expect("authfile");
     let hello = common::example_path("hello", "wasm32-wasip2");
-    let pushed = Command::new(env!("CARGO_BIN_EXE_weft"))
+    let pushed = Command::new(common::processes::weft_binary())
         .args(["push", hello.to_str().expect("utf-8"), &reference, "--insecure", "--authfile"])
         .arg(&authfile)
         .output()

@@ -12,7 +12,7 @@ use weft::oci::pull::pull;
 use weft::oci::{OciConfig, Reference, RegistryClient, digest_of};
 
 fn weft(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_weft")).args(args).output().expect("weft runs")
+    Command::new(common::processes::weft_binary()).args(args).output().expect("weft runs")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -105,7 +105,7 @@ async fn a_plugin_requiring_a_signature_runs_signed_modules_and_keeps_the_old_on
     let pem = tempfile::NamedTempFile::new().expect("tempfile");
     std::fs::write(pem.path(), key.to_pem()).expect("key file");
     let check = |reference: &str| {
-        Command::new(env!("CARGO_BIN_EXE_weft"))
+        Command::new(common::processes::weft_binary())
             .args(["check", &format!("oci://{reference}"), "--insecure-registry", &registry.addr, "--signature-key"])
             .arg(pem.path())
             .output()
