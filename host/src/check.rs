@@ -1,10 +1,12 @@
-//! `weft check`: load a plugin file the way the host does and say what it declares.
+//! `weft check`: load a plugin file, or a module pushed to a registry, the way the host does and
+//! say what it declares.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::gzip;
-use crate::producers::{self, Toolchain};
+use crate::oci::{self, OciConfig, Reference, RegistryClient};
+use crate::producers;
 use crate::runtime::bindings::{RelatedMapping, Watch};
 use crate::runtime::{Digest, Module, Runtime};
 
@@ -12,25 +14,59 @@ use crate::runtime::{Digest, Module, Runtime};
 /// returns one line saying why it is not a usable plugin.
 pub fn check(runtime: &Runtime, path: &Path) -> Result<String, String> {
     let stored = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let compressed = gzip::is_gzip(&stored)
-        .then(|| format!("gzip, {} bytes, sha256 {} (spec.sha256 may name either)", stored.len(), Digest::of(&stored)));
+    let mut extra = Vec::new();
+    if gzip::is_gzip(&stored) {
+        let stored_digest = Digest::of(&stored);
+        extra.push((
+            "compressed",
+            format!("gzip, {} bytes, sha256 {stored_digest} (spec.sha256 may name either)", stored.len()),
+        ));
+    }
     let bytes = gzip::decompress(stored).map_err(|e| gzip::chain(&e))?;
     let module = runtime.load(&bytes).map_err(|e| e.to_string())?;
-    Ok(report(path, &module, compressed.as_deref(), &producers::toolchain(&bytes)))
+    extra.push(("toolchain", producers::toolchain(&bytes).to_string()));
+    Ok(report(&path.display().to_string(), &module, &extra))
 }
 
-fn report(path: &Path, module: &Module, compressed: Option<&str>, toolchain: &Toolchain) -> String {
+/// Pulls `reference` as the host would (requiring a signature by each of `config`'s keys, with
+/// credentials from the Docker config file `authfile` or the default one), loads it and describes
+/// it, or returns one line saying why it is not usable. This blocks.
+pub fn check_oci(
+    runtime: &Runtime,
+    reference: &str,
+    config: &OciConfig,
+    authfile: Option<&Path>,
+) -> Result<String, String> {
+    let parsed: Reference = reference.parse().map_err(|e: oci::Error| e.to_string())?;
+    let credentials = oci::credentials_from_file(authfile, &parsed.registry).map_err(|e| e.to_string())?;
+    let pull = async {
+        let client = RegistryClient::new(&parsed.registry, parsed.endpoint(), credentials, config)?;
+        oci::pull::pull(&client, &parsed, &config.required_keys).await
+    };
+    let tokio = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+    let pulled = tokio.block_on(pull).map_err(|e| format!("{}: {e}", e.reason()))?;
+    let bytes = gzip::decompress(pulled.bytes).map_err(|e| gzip::chain(&e))?;
+    let module = runtime.load(&bytes).map_err(|e| e.to_string())?;
+    let mut extra = vec![("resolved", pulled.resolved.to_string()), ("layer", pulled.layer.media_type.clone())];
+    let keys: Vec<String> = config.required_keys.iter().map(oci::CosignKey::fingerprint).collect();
+    if !keys.is_empty() {
+        extra.push(("signature", format!("verified: signed by {}", keys.join(", "))));
+    }
+    extra.push(("toolchain", producers::toolchain(&bytes).to_string()));
+    Ok(report(&format!("oci://{reference}"), &module, &extra))
+}
+
+fn report(label: &str, module: &Module, extra: &[(&str, String)]) -> String {
     let d = module.description();
     let mut out = String::new();
     let mut line = |label: &str, value: &str| {
         let _ = writeln!(out, "  {label:<12} {value}");
     };
-    let header = format!("{}: weft plugin {} {}", path.display(), d.name, d.version);
+    let header = format!("{label}: weft plugin {} {}", d.name, d.version);
     line("module", &format!("{}, {} bytes, sha256 {}", module.kind(), module.size(), module.digest()));
-    if let Some(compressed) = compressed {
-        line("compressed", compressed);
+    for (label, value) in extra {
+        line(label, value);
     }
-    line("toolchain", &toolchain.to_string());
     line("reconciles", &watch(&d.primary));
     let owns: Vec<String> = d.owns.iter().map(watch).collect();
     line("owns", &list(&owns));

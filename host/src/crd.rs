@@ -68,11 +68,15 @@ impl ServiceAccountRef {
     }
 }
 
-/// Exactly one of `configMap`, `url` or `path`. The module may be gzip-compressed from any of
-/// them (recognised by its magic bytes); it may decompress to at most 64 MiB.
+/// Exactly one of `configMap`, `url`, `oci` or `path`. The module may be gzip-compressed from
+/// any of them (recognised by its magic bytes); it may decompress to at most 64 MiB.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ModuleSource {
+    /// An artifact in an OCI registry (pushed with `weft push`, oras, or any tool that writes
+    /// one wasm layer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oci: Option<OciModule>,
     /// A key of a ConfigMap (`binaryData`, or `data` holding base64).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config_map: Option<ConfigMapModule>,
@@ -82,6 +86,35 @@ pub struct ModuleSource {
     /// A file on the host's filesystem; `weft dev` only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+}
+
+/// A module in an OCI registry.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OciModule {
+    /// `registry/repository:tag` or `registry/repository@sha256:<hex>`. A tag is resolved to a
+    /// digest when the Plugin changes (a new generation), not when the tag moves.
+    pub reference: String,
+    /// A `kubernetes.io/dockerconfigjson` Secret with credentials for the registry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull_secret: Option<SecretReference>,
+    /// Require a cosign signature on the module's manifest digest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<SignatureRequirement>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+pub struct SecretReference {
+    pub namespace: String,
+    pub name: String,
+}
+
+/// Whose signature a module must carry.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SignatureRequirement {
+    /// The signer's ECDSA P-256 public key as PEM (`cosign.pub`).
+    pub public_key: String,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
@@ -121,6 +154,10 @@ pub struct PluginStatus {
     /// gzip-compressed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub module_digest: Option<String>,
+    /// For an `oci` module: the reference pinned to the manifest digest it resolved to
+    /// (`registry/repository@sha256:…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved_reference: Option<String>,
     /// The running plugin's name and version, from `describe`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,

@@ -34,6 +34,8 @@ pub struct DevOptions {
     pub idle_after: Option<Duration>,
     /// Where to serve /metrics, /healthz and /readyz, if anywhere.
     pub metrics_addr: Option<std::net::SocketAddr>,
+    /// Registries: plain-HTTP ones and required signatures.
+    pub oci: crate::oci::OciConfig,
 }
 
 /// Runs until `shutdown`: emulator, Plugin CRD, host, then the manifests (or the demo).
@@ -52,6 +54,7 @@ pub async fn run(options: DevOptions, shutdown: CancellationToken) -> anyhow::Re
     host_config.runtime.compile_in = crate::run::compile_in_child();
     host_config.controller.resync = options.resync;
     host_config.controller.idle_after = options.idle_after;
+    host_config.oci = crate::run::with_blob_cache(options.oci.clone(), host_config.runtime.cache_dir.as_deref());
     let host = Host::new(client.clone(), host_config)?;
     if let Some(addr) = options.metrics_addr {
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;

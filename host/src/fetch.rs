@@ -11,6 +11,7 @@ use kube::Api;
 use rustls_platform_verifier::ConfigVerifierExt;
 
 use crate::crd::{ModuleSource, PluginSpec};
+use crate::oci::{self, OciConfig};
 
 /// Why a module could not be fetched. Each message says what was tried and what went wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -27,6 +28,12 @@ pub enum FetchError {
     /// The Plugin's module source is not usable as written.
     #[error("{0}")]
     InvalidSpec(String),
+    /// The registry refused the credentials, or wanted some and had none.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// No signature by a required key covers the module.
+    #[error("{0}")]
+    SignatureInvalid(String),
 }
 
 impl FetchError {
@@ -37,8 +44,31 @@ impl FetchError {
             Self::FetchFailed(_) => "FetchFailed",
             Self::DigestMismatch(_) => "DigestMismatch",
             Self::InvalidSpec(_) => "InvalidSpec",
+            Self::Unauthorized(_) => "Unauthorized",
+            Self::SignatureInvalid(_) => "SignatureInvalid",
         }
     }
+}
+
+impl From<oci::Error> for FetchError {
+    fn from(error: oci::Error) -> Self {
+        match error {
+            oci::Error::Invalid(m) => Self::InvalidSpec(m),
+            oci::Error::ModuleNotFound(m) => Self::ModuleNotFound(m),
+            oci::Error::Unauthorized(m) => Self::Unauthorized(m),
+            oci::Error::DigestMismatch(m) => Self::DigestMismatch(m),
+            oci::Error::SignatureInvalid(m) => Self::SignatureInvalid(m),
+            oci::Error::FetchFailed(m) => Self::FetchFailed(m),
+        }
+    }
+}
+
+/// A module's bytes, and where they came from when the source names a moving target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModuleBytes {
+    pub bytes: Vec<u8>,
+    /// For `oci`: the reference pinned to the manifest digest it resolved to.
+    pub resolved: Option<String>,
 }
 
 /// Where a host may load modules from.
@@ -49,9 +79,26 @@ pub struct Sources {
 }
 
 /// The module bytes for `spec`, decompressed when gzip, verified against `spec.sha256` when it is set.
-pub async fn fetch(client: &kube::Client, spec: &PluginSpec, sources: Sources) -> Result<Vec<u8>, FetchError> {
+pub async fn fetch(
+    client: &kube::Client,
+    spec: &PluginSpec,
+    sources: Sources,
+    registries: &OciConfig,
+) -> Result<ModuleBytes, FetchError> {
+    if spec.module.oci.is_none() && !registries.required_keys.is_empty() {
+        return Err(FetchError::SignatureInvalid(
+            "this host requires signed modules (--signature-key), and only spec.module.oci modules can be signed"
+                .into(),
+        ));
+    }
+    let mut resolved = None;
     let bytes = match &spec.module {
-        ModuleSource { config_map: Some(cm), url: None, path: None } => {
+        ModuleSource { oci: Some(module), config_map: None, url: None, path: None } => {
+            let pulled = oci::source::fetch(client, module, registries).await?;
+            resolved = Some(pulled.resolved.to_string());
+            pulled.bytes
+        }
+        ModuleSource { config_map: Some(cm), url: None, path: None, oci: None } => {
             let api: Api<ConfigMap> = Api::namespaced(client.clone(), &cm.namespace);
             let found = api
                 .get_opt(&cm.name)
@@ -68,22 +115,22 @@ pub async fn fetch(client: &kube::Client, spec: &PluginSpec, sources: Sources) -
                 ))
             })?
         }
-        ModuleSource { path: Some(path), config_map: None, url: None } => {
+        ModuleSource { path: Some(path), config_map: None, url: None, oci: None } => {
             if !sources.allow_path {
                 return Err(FetchError::InvalidSpec("module.path is only allowed in weft dev".into()));
             }
             tokio::fs::read(path).await.map_err(|e| FetchError::FetchFailed(format!("reading {path}: {e}")))?
         }
-        ModuleSource { url: Some(url), config_map: None, path: None } => {
+        ModuleSource { url: Some(url), config_map: None, path: None, oci: None } => {
             if spec.sha256.is_none() {
                 return Err(FetchError::InvalidSpec("module.url needs sha256".into()));
             }
             download(url).await?
         }
-        _ => return Err(FetchError::InvalidSpec("module needs exactly one of configMap, url or path".into())),
+        _ => return Err(FetchError::InvalidSpec("module needs exactly one of configMap, url, oci or path".into())),
     };
     let bytes = crate::gzip::unpack_fetched(bytes, spec.sha256.clone()).await?;
-    Ok(bytes)
+    Ok(ModuleBytes { bytes, resolved })
 }
 
 /// The largest module a URL may serve.

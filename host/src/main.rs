@@ -1,7 +1,7 @@
 //! The `weft` command line: flags to options, tracing, then the library's entry points.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -62,6 +62,14 @@ enum Command {
     Dev(DevArgs),
     /// Print the Plugin CustomResourceDefinition as YAML.
     Crd,
+    /// Push a plugin module to an OCI registry and print its manifest digest.
+    ///
+    /// The module is checked as `weft check` does, then pushed in the CNCF TAG Runtime wasm
+    /// layout (config application/vnd.wasm.config.v0+json, one application/wasm layer) with the
+    /// name and version from its describe as annotations. Credentials come from a Docker config
+    /// file (--authfile, else ~/.docker/config.json). Use the printed digest to pin the reference
+    /// (REFERENCE@DIGEST) in spec.module.oci.
+    Push(PushArgs),
     /// Compile plugin modules into a compiled-plugin cache, so that hosts using the cache load
     /// them in milliseconds. The host also runs this itself for every module it compiles, so the
     /// compiler's memory is never the host's.
@@ -95,6 +103,27 @@ struct HostArgs {
     /// event; 0 keeps every plugin loaded.
     #[arg(long, env = "WEFT_IDLE_AFTER_SECONDS", default_value_t = 60)]
     idle_after: u64,
+    #[command(flatten)]
+    registries: RegistryArgs,
+}
+
+/// How the host reaches registries and what it requires of their modules.
+#[derive(Debug, clap::Args)]
+struct RegistryArgs {
+    /// Reach this registry (HOST:PORT, as written in references) over plain HTTP instead of
+    /// HTTPS; repeatable, or comma-separated in the environment.
+    #[arg(long = "insecure-registry", value_name = "HOST:PORT", env = "WEFT_INSECURE_REGISTRY", value_delimiter = ',')]
+    insecure: Vec<String>,
+    /// Require every plugin module to be an OCI artifact with a cosign signature by the public
+    /// key in this PEM file (cosign.pub); repeatable (a signature by each is required).
+    #[arg(long = "signature-key", value_name = "FILE", env = "WEFT_SIGNATURE_KEY", value_delimiter = ',')]
+    signature_keys: Vec<PathBuf>,
+}
+
+impl RegistryArgs {
+    fn config(&self) -> anyhow::Result<weft::oci::OciConfig> {
+        Ok(weft::oci::OciConfig::from_flags(&self.insecure, &self.signature_keys)?)
+    }
 }
 
 impl HostArgs {
@@ -171,13 +200,33 @@ struct DevArgs {
 
 #[derive(Debug, clap::Args)]
 struct CheckArgs {
-    /// Plugin files: wasm32-wasip2 components or wasm32-wasip1 modules built with an SDK, either
-    /// of them optionally gzip-compressed.
+    /// Plugin files (wasm32-wasip2 components or wasm32-wasip1 modules built with an SDK, either
+    /// of them optionally gzip-compressed), or oci://REFERENCE for a module in a registry, pulled
+    /// as the host pulls it.
     #[arg(required = true)]
-    files: Vec<PathBuf>,
+    files: Vec<String>,
     /// Keep compiled plugins here between runs (a Python plugin takes seconds to compile).
     #[arg(long, env = "WEFT_CACHE_DIR")]
     cache_dir: Option<PathBuf>,
+    #[command(flatten)]
+    registries: RegistryArgs,
+    /// A Docker config file with registry credentials [default: ~/.docker/config.json]
+    #[arg(long, env = "REGISTRY_AUTH_FILE")]
+    authfile: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+struct PushArgs {
+    /// The plugin module (.wasm).
+    file: PathBuf,
+    /// Where to push it: REGISTRY/REPOSITORY:TAG.
+    reference: String,
+    /// Plain HTTP to the registry instead of HTTPS.
+    #[arg(long)]
+    insecure: bool,
+    /// A Docker config file with registry credentials [default: ~/.docker/config.json]
+    #[arg(long, env = "REGISTRY_AUTH_FILE")]
+    authfile: Option<PathBuf>,
 }
 
 #[cfg(feature = "dev")]
@@ -204,8 +253,9 @@ struct SimArgs {
 
 fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
-    // `check` and `compile` report problems themselves.
-    let default_filter = if matches!(cli.command, Command::Check(_) | Command::Compile(_)) { "warn" } else { "info" };
+    // `check`, `push` and `compile` report problems themselves.
+    let default_filter =
+        if matches!(cli.command, Command::Check(_) | Command::Push(_) | Command::Compile(_)) { "warn" } else { "info" };
     let logs = tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter)))
         .with_writer(std::io::stderr);
@@ -215,6 +265,7 @@ fn main() -> anyhow::Result<ExitCode> {
     }
     match cli.command {
         Command::Check(args) => return check(&args),
+        Command::Push(args) => return push(args),
         Command::Compile(args) => return compile(args),
         Command::Crd => print!("{}", weft::crd::crd_yaml()),
         Command::Run(args) => until_signal(|shutdown| async move {
@@ -222,7 +273,10 @@ fn main() -> anyhow::Result<ExitCode> {
             weft::run(cluster, run_options(args)?, shutdown).await
         })?,
         #[cfg(feature = "dev")]
-        Command::Dev(args) => until_signal(|shutdown| weft::dev::run(dev_options(args), shutdown))?,
+        Command::Dev(args) => {
+            let options = dev_options(args)?;
+            until_signal(|shutdown| weft::dev::run(options, shutdown))?;
+        }
         #[cfg(feature = "dev")]
         Command::Sim(args) => until_signal(|shutdown| {
             let authorization = match args.authorization_mode.as_str() {
@@ -273,6 +327,7 @@ fn run_options(args: RunArgs) -> anyhow::Result<weft::RunOptions> {
     Ok(weft::RunOptions {
         resync: args.host.resync(),
         idle_after: args.host.idle_after(),
+        oci: args.host.registries.config()?,
         cache_dir: args.host.cache_dir,
         metrics_addr: args.metrics_addr,
         coordination,
@@ -280,16 +335,17 @@ fn run_options(args: RunArgs) -> anyhow::Result<weft::RunOptions> {
 }
 
 #[cfg(feature = "dev")]
-fn dev_options(args: DevArgs) -> weft::dev::DevOptions {
-    weft::dev::DevOptions {
+fn dev_options(args: DevArgs) -> anyhow::Result<weft::dev::DevOptions> {
+    Ok(weft::dev::DevOptions {
         resync: args.host.resync(),
         idle_after: args.host.idle_after(),
+        oci: args.host.registries.config()?,
         cache_dir: args.host.cache_dir,
         listen: args.listen,
         kubeconfig: args.kubeconfig,
         manifests: args.manifests,
         metrics_addr: args.metrics_addr,
-    }
+    })
 }
 
 fn default_identity() -> String {
@@ -326,6 +382,8 @@ async fn shutdown_signal() -> anyhow::Result<()> {
     }
 }
 
+/// Plugin calls block their thread, so `check` runs without an async runtime (a pull gets one of
+/// its own).
 /// Compiles at a lower priority, on this thread and the compiler's, into the cache, and reports
 /// its peak memory last (the host reads it).
 fn compile(args: CompileArgs) -> anyhow::Result<ExitCode> {
@@ -362,15 +420,41 @@ fn compile(args: CompileArgs) -> anyhow::Result<ExitCode> {
 fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let config = weft::runtime::RuntimeConfig { cache_dir: args.cache_dir.clone(), ..Default::default() };
     let runtime = weft::runtime::Runtime::new(config)?;
+    let registries = args.registries.config()?;
     let mut ok = true;
     for file in &args.files {
-        match weft::check::check(&runtime, file) {
+        let checked = match file.strip_prefix("oci://") {
+            Some(reference) => weft::check::check_oci(&runtime, reference, &registries, args.authfile.as_deref()),
+            None => weft::check::check(&runtime, Path::new(file)),
+        };
+        match checked {
             Ok(report) => print!("{report}"),
             Err(reason) => {
                 ok = false;
-                eprintln!("{}: {reason}", file.display());
+                eprintln!("{file}: {reason}");
             }
         }
     }
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// The digest on stdout, so scripts can pin it; the rest on stderr.
+fn push(args: PushArgs) -> anyhow::Result<ExitCode> {
+    let options = weft::push::PushOptions {
+        file: args.file,
+        reference: args.reference,
+        insecure: args.insecure,
+        authfile: args.authfile,
+    };
+    match weft::push::run(&options) {
+        Ok(pushed) => {
+            eprintln!("pushed {} to {}; pin it as {}", pushed.summary, options.reference, pushed.pinned);
+            println!("{}", pushed.digest);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("{}: {e}", options.reference);
+            Ok(ExitCode::FAILURE)
+        }
+    }
 }

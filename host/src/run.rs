@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::leader::{self, LeaseConfig};
 use crate::manager::{Host, HostConfig};
+use crate::oci::OciConfig;
 use crate::runtime::CompileIn;
 use crate::shard::{self, ShardConfig};
 
@@ -25,6 +26,8 @@ pub struct RunOptions {
     pub idle_after: Option<Duration>,
     /// Where `/metrics`, `/healthz` and `/readyz` are served.
     pub metrics_addr: SocketAddr,
+    /// Registries: plain-HTTP ones and required signatures.
+    pub oci: OciConfig,
     pub coordination: Coordination,
 }
 
@@ -59,6 +62,7 @@ pub async fn run(cluster: kube::Config, options: RunOptions, shutdown: Cancellat
     config.runtime.compile_in = compile_in_child();
     config.controller.resync = options.resync;
     config.controller.idle_after = options.idle_after;
+    config.oci = with_blob_cache(options.oci, config.runtime.cache_dir.as_deref());
     config.identity = options.coordination.identity().map(str::to_owned);
     let host = Host::new(client.clone(), config)?;
     let listener = tokio::net::TcpListener::bind(options.metrics_addr)
@@ -86,6 +90,14 @@ pub async fn run(cluster: kube::Config, options: RunOptions, shutdown: Cancellat
     }
     endpoints.await??;
     Ok(())
+}
+
+/// `oci` keeping pulled modules under `cache_dir/blobs`, unless it names a place of its own.
+pub(crate) fn with_blob_cache(mut oci: OciConfig, cache_dir: Option<&std::path::Path>) -> OciConfig {
+    if oci.cache_dir.is_none() {
+        oci.cache_dir = cache_dir.map(|dir| dir.join("blobs"));
+    }
+    oci
 }
 
 /// The compiled-plugin cache to use: `dir`, else `weft-compiled` in the temporary directory.

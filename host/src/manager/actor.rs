@@ -14,6 +14,7 @@ use tokio::sync::watch;
 use super::Inner;
 use super::failure::LoadFailure;
 use super::prepare::{self, Prepared};
+use super::refetch::Refetch;
 use super::status::{self, Judgement, Verdict};
 use crate::controller::{CachedCluster, ControllerConfig, PluginController, Scopes, Stats};
 use crate::crd::{Plugin, PluginSpec, PluginStatus};
@@ -32,6 +33,8 @@ struct Running {
     spec: PluginSpec,
     /// For `path` modules: the file's modification time when loaded.
     modified: Option<SystemTime>,
+    /// For `oci` modules: the pinned reference that runs.
+    resolved: Option<String>,
 }
 
 pub(super) struct Actor {
@@ -40,11 +43,14 @@ pub(super) struct Actor {
     running: Option<Running>,
     /// The status last written, so unchanged status is not written again.
     status: Option<PluginStatus>,
+    /// When to try again a spec whose module could not be fetched.
+    refetch: Refetch,
 }
 
 impl Actor {
     pub(super) fn new(inner: Arc<Inner>, name: String) -> Self {
-        Self { inner, name, running: None, status: None }
+        let refetch = Refetch::new(inner.config.refetch);
+        Self { inner, name, running: None, status: None, refetch }
     }
 
     /// Runs until the Plugin is gone (`None`) or the channel closes, then stops the plugin.
@@ -69,6 +75,8 @@ impl Actor {
                     let Some(plugin) = &current else { break };
                     if self.path_changed() {
                         if let Some(running) = &mut self.running { running.generation = None; }
+                        verdict = Some(self.converge(plugin).await);
+                    } else if self.refetch.due() {
                         verdict = Some(self.converge(plugin).await);
                     } else if let Some(verdict) = verdict.as_mut().filter(|_| self.running.is_some()) {
                         // Watches come and go (a CRD deleted and re-created) without a spec change.
@@ -133,12 +141,14 @@ impl Actor {
         self.inner.load_duration.observe(started.elapsed());
         let failure = match prepared {
             Ok(prepared) => {
+                self.refetch.clear();
                 self.commit(plugin, prepared).await;
                 return self.running_judgement().into();
             }
             Err(failure) => failure,
         };
         self.count("failure");
+        self.refetch.after(&failure, plugin.metadata.generation);
         let (reason, message) = (failure.reason(), failure.to_string());
         self.event(plugin, EventType::Warning, reason, &message).await;
         tracing::warn!(reason, %message, "plugin not loaded");
@@ -191,7 +201,7 @@ impl Actor {
     /// Puts a prepared module to work: swapped into the running controller when it watches the
     /// same things, else in a new controller that replaces the old one.
     async fn commit(&mut self, plugin: &Plugin, prepared: Prepared) {
-        let Prepared { module, grants, limits, concurrency, config, modified, writer } = prepared;
+        let Prepared { module, grants, limits, concurrency, config, modified, writer, resolved } = prepared;
         let spec = &plugin.spec;
         let scopes = Scopes::of(&spec.namespaces);
         let reusable = self.running.as_ref().filter(|r| {
@@ -222,6 +232,7 @@ impl Actor {
             running.generation = generation;
             running.spec = spec.clone();
             running.modified = modified;
+            running.resolved = resolved;
             self.count("swap");
             self.event(plugin, EventType::Normal, "Swapped", &format!("now running {summary}")).await;
             return;
@@ -239,6 +250,7 @@ impl Actor {
             generation,
             spec: spec.clone(),
             modified,
+            resolved,
         });
         let reason = if let Some(old) = replaced {
             old.controller.stop().await;
@@ -266,6 +278,7 @@ impl Actor {
             let description = r.module.description();
             status::Running {
                 digest: r.module.digest().to_string(),
+                resolved_reference: r.resolved.clone(),
                 version: format!("{} {}", description.name, description.version),
                 watched: r.controller.watching().iter().map(ToString::to_string).collect(),
                 watch_problem,

@@ -32,6 +32,12 @@ impl LoadFailure {
             Self::PermissionDenied(_) => "PermissionDenied",
         }
     }
+
+    /// Whether trying the same spec again may succeed: a module, pull secret or signature that
+    /// is not there yet, or a registry that is down.
+    pub fn retryable(&self) -> bool {
+        matches!(self, Self::Fetch(fetch) if !matches!(fetch, FetchError::InvalidSpec(_)))
+    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ mod failure;
 mod identity;
 mod placement;
 mod prepare;
+mod refetch;
 mod status;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -35,6 +36,7 @@ use crate::events::Events;
 use crate::fetch::Sources;
 use crate::histogram::Histogram;
 use crate::metrics;
+use crate::oci::OciConfig;
 use crate::runtime::{self, Limits, Runtime, RuntimeConfig};
 use crate::shard::ShardStats;
 
@@ -50,6 +52,11 @@ pub struct HostConfig {
     pub status_interval: Duration,
     /// Backoff between failed lists and watches, for informers and the Plugin watch.
     pub relist: Backoff,
+    /// Registries: plain-HTTP ones, required signatures, limits.
+    pub oci: OciConfig,
+    /// Backoff between tries of a module that could not be fetched (a registry down, a module
+    /// or pull secret not there yet).
+    pub refetch: Backoff,
     /// This replica's identity, reported in each Plugin's `status.host`.
     pub identity: Option<String>,
     /// The configuration the host's client was made from, to make clients that impersonate a
@@ -66,6 +73,8 @@ impl Default for HostConfig {
             sources: Sources { allow_path: false },
             status_interval: Duration::from_secs(2),
             relist: Backoff { base: Duration::from_millis(100), max: Duration::from_secs(30) },
+            oci: OciConfig::default(),
+            refetch: Backoff { base: Duration::from_secs(2), max: Duration::from_secs(300) },
             identity: None,
             cluster: None,
         }

@@ -24,6 +24,8 @@ pub(super) struct Prepared {
     pub(super) modified: Option<SystemTime>,
     /// The client the plugin's writes go through.
     pub(super) writer: kube::Client,
+    /// For `oci` modules: the reference pinned to the digest it resolved to.
+    pub(super) resolved: Option<String>,
 }
 
 /// A module's bytes, fetched and verified, with the spec's settings checked.
@@ -32,6 +34,7 @@ pub(super) struct Fetched {
     limits: Limits,
     concurrency: usize,
     modified: Option<SystemTime>,
+    resolved: Option<String>,
 }
 
 impl Fetched {
@@ -46,12 +49,12 @@ pub(super) async fn fetch(host: &Inner, spec: &PluginSpec) -> Result<Fetched, Lo
     let (limits, concurrency) =
         spec.limits.resolve(&defaults.limits, defaults.controller.concurrency).map_err(LoadFailure::InvalidSpec)?;
     let modified = spec.module.path.as_ref().and_then(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
-    let bytes = fetch_module(&host.client, spec, defaults.sources).await?;
-    Ok(Fetched { bytes, limits, concurrency, modified })
+    let fetched = fetch_module(&host.client, spec, defaults.sources, &defaults.oci).await?;
+    Ok(Fetched { bytes: fetched.bytes, limits, concurrency, modified, resolved: fetched.resolved })
 }
 
 pub(super) async fn load(host: &Inner, spec: &PluginSpec, fetched: Fetched) -> Result<Prepared, LoadFailure> {
-    let Fetched { bytes, limits, concurrency, modified } = fetched;
+    let Fetched { bytes, limits, concurrency, modified, resolved } = fetched;
     let runtime = host.runtime.clone();
     // Compiling is CPU-bound; plugin output during `describe` stays in the plugin's span.
     let span = tracing::Span::current();
@@ -65,5 +68,5 @@ pub(super) async fn load(host: &Inner, spec: &PluginSpec, fetched: Fetched) -> R
     }
     let config = spec.config.as_ref().map_or_else(|| "{}".to_owned(), ToString::to_string);
     let writer = identity::writer(host, spec)?;
-    Ok(Prepared { module, grants, limits, concurrency, config, modified, writer })
+    Ok(Prepared { module, grants, limits, concurrency, config, modified, writer, resolved })
 }

@@ -40,6 +40,8 @@ impl From<Judgement> for Verdict {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Running {
     pub digest: String,
+    /// For `oci` modules: the pinned reference that runs.
+    pub resolved_reference: Option<String>,
     /// `name version`, from `describe`.
     pub version: String,
     pub watched: Vec<String>,
@@ -103,6 +105,7 @@ pub fn status(
         ],
         observed_generation: generation,
         module_digest: running.map(|r| r.digest.clone()),
+        resolved_reference: running.and_then(|r| r.resolved_reference.clone()),
         version: running.map(|r| r.version.clone()),
         watched: running.map(|r| r.watched.clone()).unwrap_or_default(),
         reconciles: running.map_or(previous.reconciles, |r| r.reconciles),
@@ -119,6 +122,7 @@ mod tests {
     fn running() -> Running {
         Running {
             digest: "ab".into(),
+            resolved_reference: None,
             version: "hello 0.1.0".into(),
             watched: vec!["configmaps/v1".into()],
             watch_problem: None,

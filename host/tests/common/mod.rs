@@ -3,9 +3,11 @@
 
 #![allow(dead_code)]
 
+pub mod fault_proxy;
 pub mod languages;
 pub mod live;
 pub mod processes;
+pub mod registry;
 pub mod store_cluster;
 
 use std::collections::HashMap;
