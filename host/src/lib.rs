@@ -27,6 +27,7 @@ mod run;
 pub mod runtime;
 mod serve;
 pub mod shard;
+mod signal;
 
 pub use backoff::Backoff;
 pub use controller::{ControllerConfig, InformerKey, Stats};
@@ -34,3 +35,4 @@ pub use fetch::Sources;
 pub use manager::{Host, HostConfig, Placement};
 pub use run::{Coordination, RunOptions, cache_dir_or_default, run};
 pub use serve::serve;
+pub use signal::until_signal;

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
 #[cfg(feature = "jemalloc")]
@@ -268,17 +267,17 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::Push(args) => return push(args),
         Command::Compile(args) => return compile(args),
         Command::Crd => print!("{}", weft::crd::crd_yaml()),
-        Command::Run(args) => until_signal(|shutdown| async move {
+        Command::Run(args) => weft::until_signal(|shutdown| async move {
             let cluster = kube::Config::infer().await.context("no cluster configuration")?;
             weft::run(cluster, run_options(args)?, shutdown).await
         })?,
         #[cfg(feature = "dev")]
         Command::Dev(args) => {
             let options = dev_options(args)?;
-            until_signal(|shutdown| weft::dev::run(options, shutdown))?;
+            weft::until_signal(|shutdown| weft::dev::run(options, shutdown))?;
         }
         #[cfg(feature = "dev")]
-        Command::Sim(args) => until_signal(|shutdown| {
+        Command::Sim(args) => weft::until_signal(|shutdown| {
             let authorization = match args.authorization_mode.as_str() {
                 "RBAC" => weft_sim::AuthorizationMode::Rbac,
                 _ => weft_sim::AuthorizationMode::AlwaysAllow,
@@ -353,70 +352,20 @@ fn default_identity() -> String {
     format!("{host}-{}", std::process::id())
 }
 
-/// Runs `body` on a new async runtime with a token cancelled on SIGINT or SIGTERM.
-fn until_signal<F, Fut>(body: F) -> anyhow::Result<()>
-where
-    F: FnOnce(CancellationToken) -> Fut,
-    Fut: Future<Output = anyhow::Result<()>>,
-{
-    tokio::runtime::Runtime::new()?.block_on(async {
-        let shutdown = CancellationToken::new();
-        let stopping = shutdown.clone();
-        tokio::spawn(async move {
-            if let Err(e) = shutdown_signal().await {
-                tracing::error!(error = %e, "cannot listen for signals");
-            }
-            stopping.cancel();
-        });
-        body(shutdown).await
-    })
-}
-
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() -> anyhow::Result<()> {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .context("cannot install SIGTERM handler")?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r.context("cannot listen for SIGINT"),
-        _ = term.recv() => Ok(()),
-    }
-}
-
-/// Plugin calls block their thread, so `check` runs without an async runtime (a pull gets one of
-/// its own).
-/// Compiles at a lower priority, on this thread and the compiler's, into the cache, and reports
-/// its peak memory last (the host reads it).
+/// Compiles at a lower priority into the cache, and reports its peak memory last (the host
+/// reads it).
 fn compile(args: CompileArgs) -> anyhow::Result<ExitCode> {
-    weft::runtime::lower_thread_priority();
     let engine = match &args.engine {
         Some(json) => serde_json::from_str(json).context("--engine is not engine settings")?,
         None => weft::runtime::EngineConfig::default(),
     };
     let cache_dir = weft::cache_dir_or_default(args.cache_dir).context("no compiled-plugin cache to write to")?;
-    let config = weft::runtime::RuntimeConfig { engine, cache_dir: Some(cache_dir.clone()), ..Default::default() };
-    let runtime = weft::runtime::Runtime::new(config)?;
-    let mut ok = true;
-    for file in &args.files {
-        let bytes = if file.as_os_str() == "-" {
-            let mut bytes = Vec::new();
-            std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes).map(|_| bytes)
-        } else {
-            std::fs::read(file)
-        };
-        let compiled = bytes.map_err(|e| e.to_string()).and_then(|b| runtime.precompile(&b).map_err(|e| e.to_string()));
-        match compiled {
-            Ok(digest) => println!("{}: compiled into {} (sha256 {digest})", file.display(), cache_dir.display()),
-            Err(reason) => {
-                ok = false;
-                eprintln!("{}: {reason}", file.display());
-            }
-        }
-    }
-    println!("{} {}", weft::runtime::PEAK_LINE, weft::runtime::peak_resident_bytes());
+    let ok = weft::runtime::compile_into_cache(&args.files, engine, cache_dir)?;
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-/// Plugin calls block their thread, so `check` runs without an async runtime.
+/// Plugin calls block their thread, so `check` runs without an async runtime (a pull gets one of
+/// its own).
 fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let config = weft::runtime::RuntimeConfig { cache_dir: args.cache_dir.clone(), ..Default::default() };
     let runtime = weft::runtime::Runtime::new(config)?;

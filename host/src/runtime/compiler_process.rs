@@ -4,16 +4,17 @@
 //! long after) is all returned when it exits, and a compiler that crashes or is killed for its
 //! memory fails one load with a clear error instead of taking the host down.
 
-use std::io::Write;
-use std::path::Path;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use super::engine::EngineConfig;
 use super::error::LoadError;
+use super::{Runtime, RuntimeConfig};
 
-/// What the compiler process prints last on success: its peak resident memory, in bytes.
-pub const PEAK_LINE: &str = "compiler peak bytes";
+/// What the compiler process prints last: its peak resident memory, in bytes.
+const PEAK_LINE: &str = "compiler peak bytes";
 
 /// Compiles `bytes` in a child running `program compile`, into `cache_dir`.
 pub(crate) fn compile(program: &Path, engine: &EngineConfig, cache_dir: &Path, bytes: &[u8]) -> Result<(), LoadError> {
@@ -47,8 +48,36 @@ pub(crate) fn compile(program: &Path, engine: &EngineConfig, cache_dir: &Path, b
     Ok(())
 }
 
-/// This process's peak resident memory, for the compiler process to report.
-pub fn peak_resident_bytes() -> u64 {
+/// The child's side, `weft compile`: compiles each of `files` (`-` for stdin) into `cache_dir`
+/// at a lower priority, says on stdout what went where and on stderr what failed, and ends with
+/// its peak memory. Whether every file compiled.
+pub fn compile_into_cache(files: &[PathBuf], engine: EngineConfig, cache_dir: PathBuf) -> anyhow::Result<bool> {
+    super::priority::lower_this_thread();
+    let config = RuntimeConfig { engine, cache_dir: Some(cache_dir.clone()), ..Default::default() };
+    let runtime = Runtime::new(config)?;
+    let mut ok = true;
+    for file in files {
+        let bytes = if file.as_os_str() == "-" {
+            let mut bytes = Vec::new();
+            std::io::stdin().read_to_end(&mut bytes).map(|_| bytes)
+        } else {
+            std::fs::read(file)
+        };
+        let compiled = bytes.map_err(|e| e.to_string()).and_then(|b| runtime.precompile(&b).map_err(|e| e.to_string()));
+        match compiled {
+            Ok(digest) => println!("{}: compiled into {} (sha256 {digest})", file.display(), cache_dir.display()),
+            Err(reason) => {
+                ok = false;
+                eprintln!("{}: {reason}", file.display());
+            }
+        }
+    }
+    println!("{PEAK_LINE} {}", peak_resident_bytes());
+    Ok(ok)
+}
+
+/// This process's peak resident memory.
+fn peak_resident_bytes() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()

@@ -39,7 +39,7 @@ pub use bound::{BoundModule, CallResult};
 #[doc(hidden)]
 pub use bound::{LiveInstance, Phases};
 pub use cluster::{Cluster, NoCluster};
-pub use compiler_process::{PEAK_LINE, peak_resident_bytes};
+pub use compiler_process::compile_into_cache;
 pub use engine::EngineConfig;
 pub use error::{CallError, LoadError};
 pub use host_calls::PluginEnv;
@@ -47,7 +47,6 @@ pub use limits::{Limits, wasm_memory_in_use};
 pub use loaded::{Module, ModuleInfo, WatchSelectors};
 pub use module::{Digest, ModuleKind};
 pub use permissions::{Access, Grants, Rule};
-pub use priority::lower_this_thread as lower_thread_priority;
 
 use cache::DiskCache;
 use engine::{EpochTicker, StoreData};
