@@ -4,6 +4,7 @@
 
 mod actor;
 mod failure;
+mod fetches;
 mod identity;
 mod placement;
 mod prepare;
@@ -29,6 +30,7 @@ use tracing::Instrument;
 pub use placement::Placement;
 
 use self::actor::Actor;
+use self::fetches::Fetches;
 use crate::backoff::Backoff;
 use crate::controller::{CallGate, ControllerConfig, InformerKey, Informers, Stats};
 use crate::crd::Plugin;
@@ -93,6 +95,7 @@ struct Inner {
     informers: Arc<Informers>,
     config: HostConfig,
     events: Events,
+    fetches: Fetches,
     /// Plugin calls running at once, host-wide (`ControllerConfig::max_parallel_calls`).
     calls: Arc<CallGate>,
     /// The desired state of each Plugin, as its actor receives it.
@@ -134,6 +137,7 @@ impl Host {
             inner: Arc::new(Inner {
                 informers: Arc::new(Informers::new(client.clone(), config.relist)),
                 events: Events::new(client.clone(), "weft"),
+                fetches: Fetches::default(),
                 calls: Arc::new(CallGate::new(config.controller.max_parallel_calls)),
                 client,
                 runtime,

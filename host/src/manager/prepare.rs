@@ -9,7 +9,7 @@ use super::Inner;
 use super::failure::LoadFailure;
 use super::identity;
 use crate::crd::PluginSpec;
-use crate::fetch::fetch as fetch_module;
+use crate::fetch::ModuleBytes;
 use crate::runtime::{Grants, Limits, Module};
 
 /// A module ready to run under a spec.
@@ -30,17 +30,17 @@ pub(super) struct Prepared {
 
 /// A module's bytes, fetched and verified, with the spec's settings checked.
 pub(super) struct Fetched {
-    bytes: Vec<u8>,
+    /// Shared with every Plugin whose fetch of the same source joined this one.
+    module: Arc<ModuleBytes>,
     limits: Limits,
     concurrency: usize,
     modified: Option<SystemTime>,
-    resolved: Option<String>,
 }
 
 impl Fetched {
     /// Whether loading these bytes compiles them (rather than finding them loaded or cached).
     pub(super) fn needs_compile(&self, host: &Inner) -> bool {
-        host.runtime.needs_compile(&self.bytes)
+        host.runtime.needs_compile(&self.module.bytes)
     }
 }
 
@@ -49,16 +49,17 @@ pub(super) async fn fetch(host: &Inner, spec: &PluginSpec) -> Result<Fetched, Lo
     let (limits, concurrency) =
         spec.limits.resolve(&defaults.limits, defaults.controller.concurrency).map_err(LoadFailure::InvalidSpec)?;
     let modified = spec.module.path.as_ref().and_then(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
-    let fetched = fetch_module(&host.client, spec, defaults.sources, &defaults.oci).await?;
-    Ok(Fetched { bytes: fetched.bytes, limits, concurrency, modified, resolved: fetched.resolved })
+    let module = host.fetches.fetch(&host.client, spec, defaults.sources, &defaults.oci).await?;
+    Ok(Fetched { module, limits, concurrency, modified })
 }
 
 pub(super) async fn load(host: &Inner, spec: &PluginSpec, fetched: Fetched) -> Result<Prepared, LoadFailure> {
-    let Fetched { bytes, limits, concurrency, modified, resolved } = fetched;
+    let Fetched { module: fetched, limits, concurrency, modified } = fetched;
+    let resolved = fetched.resolved.clone();
     let runtime = host.runtime.clone();
     // Compiling is CPU-bound; plugin output during `describe` stays in the plugin's span.
     let span = tracing::Span::current();
-    let module = tokio::task::spawn_blocking(move || span.in_scope(|| runtime.load(&bytes)))
+    let module = tokio::task::spawn_blocking(move || span.in_scope(|| runtime.load(&fetched.bytes)))
         .await
         .map_err(|e| LoadFailure::Task(e.to_string()))??;
     let grants = Grants::new(spec.permissions.clone());

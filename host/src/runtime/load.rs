@@ -57,7 +57,11 @@ impl Shared {
 
     pub(super) fn load(self: &Arc<Self>, bytes: &[u8]) -> Result<Arc<Module>, LoadError> {
         let digest = Digest::of(bytes);
-        self.single_flight(digest, || self.load_new(bytes, digest))
+        let loaded = self.single_flight(digest, || self.load_new(bytes, digest));
+        // The fetched bytes and the load's temporaries are about to be free; after a burst of
+        // loads glibc would otherwise keep them resident.
+        super::trim::note_freed();
+        loaded
     }
 
     fn load_new(self: &Arc<Self>, bytes: &[u8], digest: Digest) -> Result<Arc<Module>, LoadError> {

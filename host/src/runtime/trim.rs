@@ -1,7 +1,8 @@
 //! Giving freed heap back to the kernel. glibc keeps what a process frees for later reuse, so the
 //! megabytes a module's code and metadata held stay resident after it is dropped (an idle
-//! plugin's eviction, an unload, a swap) unless glibc is asked to return its free pages. The
-//! runtime asks, with `malloc_trim`, at most once a second and only after a module was dropped.
+//! plugin's eviction, an unload, a swap), as do the fetched bytes of a burst of loads, unless
+//! glibc is asked to return its free pages. The runtime asks, with `malloc_trim`, at most once a
+//! second and only after a module was loaded or dropped.
 
 #![allow(unsafe_code)]
 
@@ -9,12 +10,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 static FREED: AtomicBool = AtomicBool::new(false);
 
-/// Notes that a module was dropped, so the next [`trim_if_freed`] returns the memory.
+/// Notes that a load finished or a module was dropped, so the next [`trim_if_freed`] returns
+/// the memory.
 pub(crate) fn note_freed() {
     FREED.store(true, Ordering::Relaxed);
 }
 
-/// Returns free heap pages to the kernel if a module was dropped since the last call.
+/// Returns free heap pages to the kernel if anything was noted since the last call.
 fn trim_if_freed() {
     if FREED.swap(false, Ordering::Relaxed) {
         trim();
