@@ -16,7 +16,7 @@ use weft_labels::Selector;
 
 use super::cache::{CachedObject, ObjectKey};
 use super::informer::{Informer, Informers};
-use super::own_writes::OwnWrites;
+use super::own_writes::{OwnWrites, Seen};
 use super::resource::{dynamic_api, raw_request};
 use super::scopes::Scopes;
 use crate::events::{self, Events};
@@ -197,18 +197,18 @@ impl Cluster for CachedCluster {
         let parsed: Selector = selector.unwrap_or_default().parse().map_err(invalid)?;
         if let Some(informer) = self.cache_for(api, namespace) {
             let mut items = Vec::new();
+            // Labels decide before anything is copied: a list may pass over large objects.
             for cached in informer.list(namespace) {
-                let Some(json) = self.overlay(api, &cached.key, Some(&cached)) else { continue };
-                let labels = if json == cached.json {
-                    cached.labels.clone()
-                } else {
-                    serde_json::from_str::<DynamicObject>(&json)
-                        .ok()
-                        .and_then(|o| o.metadata.labels)
-                        .unwrap_or_default()
-                };
-                if parsed.matches_labels(&labels) {
-                    items.push(json);
+                match self.own_writes.seen(api, &cached.key, Some(&cached)) {
+                    Seen::Cached(object) if parsed.matches_labels(&object.labels) => items.push(object.json.clone()),
+                    Seen::Written(json) => {
+                        let written = serde_json::from_str::<DynamicObject>(&json).ok();
+                        let labels = written.and_then(|o| o.metadata.labels).unwrap_or_default();
+                        if parsed.matches_labels(&labels) {
+                            items.push(json);
+                        }
+                    }
+                    Seen::Cached(_) | Seen::Absent => {}
                 }
             }
             return Ok(items);

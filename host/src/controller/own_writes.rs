@@ -64,9 +64,18 @@ impl OwnWrites {
     }
 
     /// The object as the plugin should see it (`None`: absent, or deleted by the plugin): the
-    /// cached one, or what the plugin wrote if the cache has not caught up. A write the cache
-    /// has caught up with is forgotten.
+    /// cached one, or what the plugin wrote if the cache has not caught up.
     pub fn overlay(&self, api: &ApiResource, key: &ObjectKey, cached: Option<&CachedObject>) -> Option<String> {
+        match self.seen(api, key, cached) {
+            Seen::Cached(cached) => Some(cached.json.clone()),
+            Seen::Written(json) => Some(json),
+            Seen::Absent => None,
+        }
+    }
+
+    /// As [`Self::overlay`], without copying a cached object the caller may not need. A write
+    /// the cache has caught up with is forgotten.
+    pub fn seen<'a>(&self, api: &ApiResource, key: &ObjectKey, cached: Option<&'a CachedObject>) -> Seen<'a> {
         let mut written = self.written.lock();
         let wkey = written_key(api, key);
         let cached_rv = cached.map(|c| c.resource_version.as_str());
@@ -74,22 +83,32 @@ impl OwnWrites {
             Some(Written::Object { resource_version, json })
                 if cached_rv.is_none_or(|rv| resource_version_order(rv, resource_version) == Some(Ordering::Less)) =>
             {
-                Some(json.clone())
+                Seen::Written(json.clone())
             }
             Some(Written::Deleted { resource_version })
                 if cached_rv
                     .is_some_and(|rv| resource_version_order(rv, resource_version).is_some_and(Ordering::is_le)) =>
             {
-                None
+                Seen::Absent
             }
             stale => {
                 if stale.is_some() {
                     written.remove(&wkey);
                 }
-                cached.map(|c| c.json.clone())
+                cached.map_or(Seen::Absent, Seen::Cached)
             }
         }
     }
+}
+
+/// What a plugin should see of one object.
+#[derive(Debug)]
+pub enum Seen<'a> {
+    Cached(&'a CachedObject),
+    /// The plugin's own write, newer than the cache.
+    Written(String),
+    /// Absent, or deleted by the plugin.
+    Absent,
 }
 
 #[cfg(test)]
