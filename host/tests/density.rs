@@ -13,6 +13,9 @@ use serde_json::json;
 const PLUGINS: usize = 50;
 const MODULES: usize = 10;
 /// Peak resident memory of the host above its start, for 50 Plugins over 10 modules of `hello`.
+/// The density benchmark measured 100 Plugins over 20 modules at once peaking 61 MiB above the
+/// idle host (release build); this leaves room for the test's debug build and a busy machine,
+/// and is far below the 1,187 MiB that 100 Plugins once took.
 const BOUND_MIB: u64 = 200;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
