@@ -51,3 +51,34 @@ impl Fetches {
         fetched
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(path: &std::path::Path) -> PluginSpec {
+        serde_json::from_value(serde_json::json!({ "module": { "path": path } })).expect("spec")
+    }
+
+    #[tokio::test]
+    async fn fetches_at_the_same_time_share_one_and_later_ones_read_again() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("plugin.wasm");
+        std::fs::write(&path, b"\0asm first").expect("write");
+        // Never reached: a `path` module is read from the file.
+        let client =
+            kube::Client::try_from(kube::Config::new("http://127.0.0.1:9".parse().expect("url"))).expect("client");
+        let (fetches, spec, sources, oci) =
+            (Fetches::default(), spec(&path), Sources { allow_path: true }, OciConfig::default());
+
+        let (a, b) =
+            tokio::join!(fetches.fetch(&client, &spec, sources, &oci), fetches.fetch(&client, &spec, sources, &oci));
+        let (a, b) = (a.expect("fetched"), b.expect("fetched"));
+        assert!(Arc::ptr_eq(&a, &b), "one fetch, shared");
+        assert!(fetches.in_flight.lock().is_empty(), "the flight left once done");
+
+        std::fs::write(&path, b"\0asm second").expect("write");
+        let later = fetches.fetch(&client, &spec, sources, &oci).await.expect("fetched");
+        assert_eq!(later.bytes, b"\0asm second", "a later fetch reads the source again");
+    }
+}
