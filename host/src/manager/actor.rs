@@ -199,7 +199,8 @@ impl Actor {
     }
 
     /// Puts a prepared module to work: swapped into the running controller when it watches the
-    /// same things, else in a new controller that replaces the old one.
+    /// same things and writes as the same identity, else in a new controller that replaces the
+    /// old one.
     async fn commit(&mut self, plugin: &Plugin, prepared: Prepared) {
         let Prepared { module, grants, limits, concurrency, config, modified, writer, resolved } = prepared;
         let spec = &plugin.spec;
@@ -208,6 +209,7 @@ impl Actor {
             r.controller.same_watches(module.description())
                 && r.cluster.scopes() == &scopes
                 && r.concurrency == concurrency
+                && r.spec.service_account == spec.service_account
         });
         let reuse = reusable.is_some();
         let cluster = match reusable {
