@@ -13,7 +13,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::crd::Plugin;
-use crate::{Host, HostConfig, Sources};
+use crate::{Host, Sources};
 
 /// Field manager for what `weft dev` applies.
 const MANAGER: &str = "weft-dev";
@@ -48,13 +48,14 @@ pub async fn run(options: DevOptions, shutdown: CancellationToken) -> anyhow::Re
     let client = kube::Client::try_from(cluster.clone())?;
     install_crd(&client).await?;
 
-    let mut host_config =
-        HostConfig { sources: Sources { allow_path: true }, cluster: Some(cluster), ..HostConfig::default() };
-    host_config.runtime.cache_dir = crate::run::cache_dir_or_default(options.cache_dir.clone());
-    host_config.runtime.compile_in = crate::run::compile_in_child();
-    host_config.controller.resync = options.resync;
-    host_config.controller.idle_after = options.idle_after;
-    host_config.oci = crate::run::with_blob_cache(options.oci.clone(), host_config.runtime.cache_dir.as_deref());
+    let mut host_config = crate::run::host_config(
+        cluster,
+        options.cache_dir.clone(),
+        options.resync,
+        options.idle_after,
+        options.oci.clone(),
+    );
+    host_config.sources = Sources { allow_path: true };
     let host = Host::new(client.clone(), host_config)?;
     if let Some(addr) = options.metrics_addr {
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;

@@ -57,12 +57,7 @@ impl Coordination {
 /// plugin.
 pub async fn run(cluster: kube::Config, options: RunOptions, shutdown: CancellationToken) -> anyhow::Result<()> {
     let client = kube::Client::try_from(cluster.clone()).context("cannot make a client for the cluster")?;
-    let mut config = HostConfig { cluster: Some(cluster), ..HostConfig::default() };
-    config.runtime.cache_dir = cache_dir_or_default(options.cache_dir);
-    config.runtime.compile_in = compile_in_child();
-    config.controller.resync = options.resync;
-    config.controller.idle_after = options.idle_after;
-    config.oci = with_blob_cache(options.oci, config.runtime.cache_dir.as_deref());
+    let mut config = host_config(cluster, options.cache_dir, options.resync, options.idle_after, options.oci);
     config.identity = options.coordination.identity().map(str::to_owned);
     let host = Host::new(client.clone(), config)?;
     let listener = tokio::net::TcpListener::bind(options.metrics_addr)
@@ -92,8 +87,26 @@ pub async fn run(cluster: kube::Config, options: RunOptions, shutdown: Cancellat
     Ok(())
 }
 
+/// The settings `weft run` and `weft dev` share: the compiled-plugin cache (and pulled modules
+/// under it), compiles in a child process, resync and idle eviction.
+pub(crate) fn host_config(
+    cluster: kube::Config,
+    cache_dir: Option<PathBuf>,
+    resync: Option<Duration>,
+    idle_after: Option<Duration>,
+    oci: OciConfig,
+) -> HostConfig {
+    let mut config = HostConfig { cluster: Some(cluster), ..HostConfig::default() };
+    config.runtime.cache_dir = cache_dir_or_default(cache_dir);
+    config.runtime.compile_in = compile_in_child();
+    config.controller.resync = resync;
+    config.controller.idle_after = idle_after;
+    config.oci = with_blob_cache(oci, config.runtime.cache_dir.as_deref());
+    config
+}
+
 /// `oci` keeping pulled modules under `cache_dir/blobs`, unless it names a place of its own.
-pub(crate) fn with_blob_cache(mut oci: OciConfig, cache_dir: Option<&std::path::Path>) -> OciConfig {
+fn with_blob_cache(mut oci: OciConfig, cache_dir: Option<&std::path::Path>) -> OciConfig {
     if oci.cache_dir.is_none() {
         oci.cache_dir = cache_dir.map(|dir| dir.join("blobs"));
     }
@@ -115,7 +128,7 @@ pub fn cache_dir_or_default(dir: Option<PathBuf>) -> Option<PathBuf> {
 }
 
 /// Compiles in child processes running this program, when it can be found.
-pub(crate) fn compile_in_child() -> CompileIn {
+fn compile_in_child() -> CompileIn {
     match std::env::current_exe() {
         Ok(program) => CompileIn::Subprocess(program),
         Err(e) => {
